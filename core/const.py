@@ -1,0 +1,33 @@
+"""Names shared across the core: event types, media types and defaults."""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Any event type; listen to it to receive every event.
+MATCH_ALL: Final = "*"
+
+EVENT_HUB_START: Final = "hub_start"
+EVENT_HUB_STARTED: Final = "hub_started"
+EVENT_HUB_STOP: Final = "hub_stop"
+EVENT_STATE_CHANGED: Final = "state_changed"
+EVENT_SERVICE_REGISTERED: Final = "service_registered"
+EVENT_SERVICE_CALLED: Final = "service_called"
+EVENT_PLUGIN_STATE: Final = "plugin_state_changed"
+EVENT_DEVICE_REGISTRY_UPDATED: Final = "device_registry_updated"
+EVENT_ENTITY_REGISTRY_UPDATED: Final = "entity_registry_updated"
+EVENT_DISCOVERY: Final = "discovery"
+
+EVENT_MEDIA_ADDED: Final = "media_added"
+EVENT_MEDIA_UPDATED: Final = "media_updated"
+EVENT_MEDIA_REMOVED: Final = "media_removed"
+EVENT_MEDIA_MOVED: Final = "media_moved"
+EVENT_MEDIA_ERROR: Final = "media_error"
+EVENT_SCAN_STARTED: Final = "library_scan_started"
+EVENT_SCAN_FINISHED: Final = "library_scan_finished"
+
+#: Library (and media item) types. Source: the seed architecture's media types.
+MEDIA_TYPES: Final = ("movies", "tv", "music", "photos", "ebooks", "comics", "audiobooks")
+
+DEFAULT_PORT: Final = 8765
+ZEROCONF_SERVICE_TYPE: Final = "_omnimedia._tcp.local."
