@@ -61,9 +61,14 @@ class Hub:
         task.add_done_callback(self._background.discard)
         return task
 
-    async def start(self, *, serve_http: bool = True, initial_scan: bool = True) -> None:
-        """Start every part. Raises ``DatabaseError`` (and ``OSError`` when the port is taken);
-        plugin failures never raise here."""
+    async def start(
+        self, *, serve_http: bool = True, initial_scan: bool = True, watch: bool = True, discovery: bool = True
+    ) -> None:
+        """Start every part. ``serve_http``, ``initial_scan``, ``watch`` (file watching) and
+        ``discovery`` (mDNS) can be left off for one-off commands such as ``omnimedia scan``.
+
+        Raises ``DatabaseError`` (and ``OSError`` when the port is taken); plugin failures never
+        raise here."""
         self.state = "starting"
         self.bus.fire(EVENT_HUB_START, {}, self.context)
         await self.db.connect()
@@ -73,13 +78,15 @@ class Hub:
         await self.plugins.setup_all(self.config.plugins, self.config.hub["plugin_setup_timeout"])
         if serve_http:
             await self.http.start(self.config.hub["host"], self.config.hub["port"])
-        await self.discovery.start()
+        if discovery:
+            await self.discovery.start()
         self.state = "running"
         self.started_at = time.time()
         self.bus.fire(EVENT_HUB_STARTED, {"version": self.version}, self.context)
         if initial_scan:
             self.create_task(self.library.scan(), name="initial library scan")
-        await self.library.start_watching()
+        if watch:
+            await self.library.start_watching()
 
     async def stop(self) -> None:
         """Stop in reverse order; safe to call twice."""
