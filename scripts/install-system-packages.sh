@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Omni-Media and its tests need. Idempotent: packages already
+# installed are left alone, and the package lists are refreshed once per run, only when
+# something is missing. Runs as root, or through sudo otherwise.
+#
+#   ffmpeg            ffprobe for the library scanner, ffmpeg to make test media
+#   mediainfo         second opinion on media files (tests, diagnostics)
+#   chromium          the dashboard's browser tests (driven by Playwright, never downloaded)
+#   fonts-dejavu-core fonts so Chromium renders text in screenshots
+#   postgresql        PostgreSQL 15 server binaries (initdb, pg_ctl in /usr/lib/postgresql/15/bin)
+#                     for the database tests' throwaway cluster
+#   avahi-utils       avahi-publish / avahi-browse for the mDNS discovery tests
+#   iproute2          `ip netns` / veth pairs for the mDNS discovery tests
+#   procps            ps / pkill used by tests that manage child processes
+set -euo pipefail
+
+PACKAGES=(
+  ffmpeg
+  mediainfo
+  chromium
+  fonts-dejavu-core
+  postgresql
+  avahi-utils
+  iproute2
+  procps
+  ca-certificates
+)
+
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=()
+elif command -v sudo >/dev/null 2>&1; then
+  SUDO=(sudo)
+else
+  echo "install-system-packages: not root and no sudo; run as root" >&2
+  exit 1
+fi
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    echo "install-system-packages: $pkg already installed"
+  else
+    missing+=("$pkg")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-system-packages: nothing to install"
+  exit 0
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "install-system-packages: apt-get update"
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+echo "install-system-packages: apt-get install ${missing[*]}"
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+echo "install-system-packages: done"
