@@ -31,8 +31,11 @@ def prepare(
 
     Returns the config (``None`` if unusable), the plugin manager, and every configuration error.
     """
-    config, errors = load_config(config_dir)
+    config, errors, tree = load_config(config_dir)
     plugins = load_plugins(config, extra_plugin_dirs)
-    if config is not None:
-        errors.extend(validate_plugin_entries(config, plugins.config_schemas()))
+    if tree is not None:
+        entries, plugin_errors = validate_plugin_entries(tree, plugins.config_schemas())
+        errors.extend(plugin_errors)
+        if config is not None:
+            config.plugins = entries
     return config, plugins, errors

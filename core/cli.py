@@ -150,7 +150,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     from .bootstrap import load_plugins
     from .config import load_config
 
-    config, _errors = load_config(_config_dir(args))
+    config, _errors, _tree = load_config(_config_dir(args))
     manager = load_plugins(config, [Path(p).expanduser() for p in args.plugins_dir or []])
     rows = manager.as_list()
     if args.json:

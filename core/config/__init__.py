@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from ..const import DEFAULT_PORT
 from .loader import ConfigError, NodeDict, Secret, load_yaml
@@ -23,18 +24,23 @@ __all__ = [
 ]
 
 
-def load_config(config_dir: Path) -> tuple[HubConfig | None, list[ConfigError]]:
-    """Read and validate ``config_dir/configuration.yaml`` (plugin entries are validated later,
-    once the plugins are known). Returns the config (``None`` when unusable) and every error."""
+def load_config(config_dir: Path) -> tuple[HubConfig | None, list[ConfigError], Any]:
+    """Read and validate ``config_dir/configuration.yaml``. Plugin entries are validated later,
+    once the plugins are known (:func:`validate_plugin_entries`).
+
+    Returns the config (``None`` when unusable), every error found, and the loaded tree
+    (``None`` when the YAML itself could not be read)."""
     config_dir = Path(config_dir)
     path = config_dir / CONFIG_FILE
     if not path.is_file():
-        return None, [ConfigError(f"no {CONFIG_FILE} in {config_dir}")]
+        return None, [ConfigError(f"no {CONFIG_FILE} in {config_dir}")], None
     try:
         tree = load_yaml(path, config_dir)
     except ConfigError as err:
-        return None, [err]
-    return validate_core(tree if tree is not None else NodeDict(), config_dir)
+        return None, [err], None
+    tree = tree if tree is not None else NodeDict()
+    config, errors = validate_core(tree, config_dir)
+    return config, errors, tree
 
 
 def write_default_config(config_dir: Path, media_dirs: list[Path], port: int = DEFAULT_PORT) -> Path:

@@ -199,22 +199,27 @@ def validate_core(tree: Any, config_dir: Path) -> tuple[HubConfig | None, list[C
 
 
 def validate_plugin_entries(
-    config: HubConfig, schemas: Mapping[str, vol.Schema | None]
-) -> list[ConfigError]:
-    """Validate each ``plugins:`` entry against its platform's schema, in place.
-
-    ``schemas`` maps every available platform to its config schema (``None``: no options).
-    Unknown platforms are errors that list the available ones.
-    """
+    tree: Any, schemas: Mapping[str, vol.Schema | None]
+) -> tuple[list[dict[str, Any]], list[ConfigError]]:
+    """Validate each entry of the ``plugins:`` list in the loaded ``tree`` against its platform's
+    schema. ``schemas`` maps every available platform to its config schema (``None``: no
+    options). Returns the validated entries and the errors; unknown platforms are errors that list
+    the available ones."""
+    entries: list[dict[str, Any]] = []
     errors: list[ConfigError] = []
-    for i, entry in enumerate(config.plugins):
+    raw_list = tree.get("plugins") if isinstance(tree, dict) else None
+    if not isinstance(raw_list, list):
+        return entries, errors  # absent, or already reported by the core schema
+    for i, entry in enumerate(raw_list):
+        if not isinstance(entry, dict):
+            continue  # reported by the core schema ("expected a dictionary")
         platform = entry.get("platform")
         if not isinstance(platform, str):
-            _, where = _lookup(config.raw, ["plugins", i])
+            _, where = _lookup(tree, ["plugins", i])
             errors.append(ConfigError(f"'plugins -> {i}' needs a 'platform' key", *(where or (None, None))))
             continue
         if platform not in schemas:
-            _, where = _lookup(config.raw, ["plugins", i, "platform"])
+            _, where = _lookup(tree, ["plugins", i, "platform"])
             close = difflib.get_close_matches(platform, list(schemas), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             errors.append(
@@ -226,10 +231,10 @@ def validate_plugin_entries(
             continue
         own = schemas[platform]
         keys = {**PLUGIN_ENTRY_BASE, **(own.schema if own is not None and isinstance(own.schema, dict) else {})}
-        full = vol.Schema(keys)
+        extra = own.extra if own is not None else vol.PREVENT_EXTRA
         try:
-            config.plugins[i] = full(dict(entry))
+            entries.append(vol.Schema(keys, extra=extra)(dict(entry)))
         except vol.Invalid as err:
             allowed = {("plugins",): [str(k.schema if isinstance(k, vol.Marker) else k) for k in keys]}
-            errors.extend(errors_from_invalid(err, config.raw, ["plugins", i], allowed))
-    return errors
+            errors.extend(errors_from_invalid(err, tree, ["plugins", i], allowed))
+    return entries, errors
