@@ -1,0 +1,113 @@
+"""The omnimedia command, run as a user would: a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from .conftest import write_config
+
+OMNIMEDIA = [sys.executable, "-m", "omnimedia.core.cli"]
+
+
+def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*OMNIMEDIA, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_health(port: int, proc: subprocess.Popen, deadline: float = 60) -> dict:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise AssertionError(f"hub exited early with {proc.returncode}: {proc.stderr.read()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as resp:
+                return json.load(resp)
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("hub did not answer /api/health in time")
+
+
+def test_check_config_exit_codes(tmp_path: Path) -> None:
+    write_config(tmp_path, "hub:\n  name: x\n  port: abc\nplugins:\n  - platform: nope\n")
+    result = run_cli("check-config", "--config", str(tmp_path))
+    assert result.returncode == 1
+    assert "configuration.yaml, line 3: expected int for 'hub -> port', got 'abc'" in result.stderr
+    assert "configuration.yaml, line 5: unknown plugin platform 'nope'" in result.stderr
+    write_config(tmp_path, "hub:\n  port: 8765\n")
+    result = run_cli("check-config", "--config", str(tmp_path))
+    assert result.returncode == 0 and "is valid" in result.stdout
+
+
+def test_run_refuses_a_broken_config_with_the_same_messages(tmp_path: Path) -> None:
+    write_config(tmp_path, "hub:\n  port: [1, 2]\n")
+    result = run_cli("run", "--config", str(tmp_path))
+    assert result.returncode == 1
+    assert "configuration.yaml, line 2: expected int for 'hub -> port'" in result.stderr
+    assert "did not start" in result.stderr
+    assert not (tmp_path / "omnimedia.db").exists()
+
+
+def test_run_refuses_a_missing_media_folder(tmp_path: Path) -> None:
+    result = run_cli("run", "--config", str(tmp_path / "cfg"), str(tmp_path / "nope"))
+    assert result.returncode == 2 and "media folder does not exist" in result.stderr
+    assert not (tmp_path / "cfg").exists()
+
+
+def test_first_run_writes_defaults_serves_and_stops_cleanly(tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    media.mkdir()
+    (media / "notes.txt").write_text("not media")
+    config_dir = tmp_path / "fresh"
+    port = free_port()
+    env = {**os.environ, "OMNIMEDIA_CONFIG": str(config_dir)}
+    proc = subprocess.Popen(
+        [*OMNIMEDIA, "run", "--port", str(port), str(media)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        health = wait_for_health(port, proc)
+        assert health["status"] == "ok" and health["database"] == "sqlite"
+        text = (config_dir / "configuration.yaml").read_text()
+        assert str(media) in text and text.startswith("# Omni-Media configuration")
+        assert (config_dir / "omnimedia.db").exists()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    # The configuration written on the first run starts the hub again unchanged.
+    assert run_cli("check-config", "--config", str(config_dir)).returncode == 0
+
+
+def test_run_reports_a_port_in_use(tmp_path: Path) -> None:
+    write_config(tmp_path, "hub:\n  host: 127.0.0.1\n  port: 8765\ndiscovery:\n  zeroconf: false\n")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        result = run_cli("run", "--config", str(tmp_path), "--port", str(port))
+    assert result.returncode == 1
+    assert f"cannot serve on 127.0.0.1:{port}" in result.stderr
+
+
+def test_plugins_command_lists_builtins_and_failures(tmp_path: Path) -> None:
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "oops.py").write_text("raise RuntimeError('broken on purpose')\n")
+    result = run_cli("plugins", "--config", str(tmp_path), "--plugins-dir", str(tmp_path / "p"))
+    assert result.returncode == 0
+    assert "googlecast" in result.stdout
+    assert "FAILED: import failed: RuntimeError: broken on purpose" in result.stdout
