@@ -69,24 +69,30 @@ class Database:
 
         try:
             await self.retry(lambda: upgrade(self.engine))
+        except DatabaseError:
+            await self.close()
+            raise
         except (OperationalError, DBAPIError, OSError) as err:
             await self.close()
-            if _is_locked(err):
-                raise DatabaseError(
-                    f"the database {make_url(self.url).database} is locked by another process "
-                    f"(waited {BUSY_RETRIES} × {SQLITE_BUSY_TIMEOUT_MS / 1000:g} s); is another hub running on it?"
-                ) from err
             raise DatabaseError(f"cannot open the database {make_url(self.url).render_as_string()}: {err}") from err
 
     async def retry(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run ``work()``; when SQLite answers "database is locked", wait and run it again
-        (up to :data:`BUSY_RETRIES` times). Other errors propagate at once."""
+        (up to :data:`BUSY_RETRIES` times). Other errors propagate at once.
+
+        Raises :class:`DatabaseError` when the database is still locked after the last try."""
         for attempt in range(BUSY_RETRIES):
             try:
                 return await work()
             except OperationalError as err:
-                if not _is_locked(err) or attempt == BUSY_RETRIES - 1:
+                if not _is_locked(err):
                     raise
+                if attempt == BUSY_RETRIES - 1:
+                    raise DatabaseError(
+                        f"the database {make_url(self.url).database} is locked by another process "
+                        f"(tried {BUSY_RETRIES} times, waiting {SQLITE_BUSY_TIMEOUT_MS / 1000:g} s each); "
+                        "is another hub or program using it?"
+                    ) from err
                 _LOGGER.warning("database locked, retrying (%d/%d)", attempt + 1, BUSY_RETRIES)
                 await asyncio.sleep(0.2 * (attempt + 1))
         raise AssertionError("unreachable")

@@ -4,9 +4,8 @@ Revision ID: d96a52981fd4
 Revises: 
 Create Date: 2026-11-21 06:41:53.688096
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'd96a52981fd4'
 down_revision = None
