@@ -1,0 +1,92 @@
+// Dashboard entry point: hash router, sidebar, connection status and hub info.
+//
+// Routes: #/library[?text=&type=&library=&offset=&view=]  #/item/<id>  #/devices  #/entities
+//         #/plugins  #/events
+// Each view module exports `render(main, {params, query}) → cleanup function | undefined`.
+import { api, clearError, showError } from "./api.js";
+import { replace } from "./dom.js";
+import { startEventLog } from "./eventlog.js";
+import { icon } from "./icons.js";
+import { hubSocket } from "./ws.js";
+import * as devices from "./view-devices.js";
+import * as entities from "./view-entities.js";
+import * as events from "./view-events.js";
+import * as item from "./view-item.js";
+import * as library from "./view-library.js";
+import * as plugins from "./view-plugins.js";
+
+const ROUTES = [
+  { pattern: /^\/library$/, name: "library", view: library, title: "Library" },
+  { pattern: /^\/item\/(\d+)$/, name: "library", view: item, title: "Item" },
+  { pattern: /^\/devices$/, name: "devices", view: devices, title: "Devices" },
+  { pattern: /^\/entities$/, name: "entities", view: entities, title: "Entities" },
+  { pattern: /^\/plugins$/, name: "plugins", view: plugins, title: "Plugins" },
+  { pattern: /^\/events$/, name: "events", view: events, title: "Events" },
+];
+
+let cleanup = null;
+
+/** Split "#/path?query" into a path and URLSearchParams. */
+export function parseHash(hash = window.location.hash) {
+  const raw = hash.replace(/^#/, "") || "/library";
+  const [path, search = ""] = raw.split("?", 2);
+  return { path, query: new URLSearchParams(search) };
+}
+
+function route() {
+  const { path, query } = parseHash();
+  const match = ROUTES.map((r) => ({ r, m: r.pattern.exec(path) })).find((x) => x.m);
+  if (!match) {
+    window.location.replace("#/library");
+    return;
+  }
+  if (typeof cleanup === "function") cleanup();
+  cleanup = null;
+  clearError();
+  for (const link of document.querySelectorAll("#nav a")) {
+    if (link.dataset.route === match.r.name) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  document.title = `${match.r.title} · Omni-Media`;
+  const main = document.getElementById("main");
+  replace(main);
+  try {
+    cleanup = match.r.view.render(main, { params: match.m.slice(1), query });
+  } catch (err) {
+    showError(err);
+  }
+  main.focus({ preventScroll: true });
+}
+
+function setupChrome() {
+  document.getElementById("brand-mark").appendChild(icon("logo", "icon brand-icon"));
+  for (const link of document.querySelectorAll("#nav a")) link.prepend(icon(link.dataset.icon));
+  document.getElementById("banner-close").addEventListener("click", clearError);
+
+  const conn = document.getElementById("conn");
+  const connText = document.getElementById("conn-text");
+  const labels = { connecting: "Connecting…", connected: "Live", disconnected: "Offline — retrying" };
+  hubSocket.onStatus((status) => {
+    conn.dataset.status = status;
+    connText.textContent = labels[status] || status;
+    if (status === "connected") refreshHubInfo();
+  });
+}
+
+async function refreshHubInfo() {
+  const info = document.getElementById("hub-info");
+  try {
+    const health = await api("/api/health");
+    info.textContent = `v${health.version} · ${health.state}${health.database && health.database !== "ok" ? ` · db ${health.database}` : ""}`;
+  } catch (err) {
+    info.textContent = "";
+    showError(err);
+  }
+}
+
+setupChrome();
+startEventLog();
+hubSocket.start();
+refreshHubInfo();
+window.addEventListener("hashchange", route);
+route();
