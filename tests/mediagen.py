@@ -236,26 +236,25 @@ def make_library(root: Path) -> dict[str, Path]:
     (mpeg4/mp3 movie), daily, anime, mp3, flac, audiobook (m4b), photo, epub, cbz, empty (zero-byte
     mkv), corrupt (random bytes .mp4), fake_epub."""
     root = Path(root)
-    files = {
-        "episode": make_mkv(root / "TV" / "Show Name" / "Season 01" / EPISODE_NAME),
-        "movie": make_mp4(root / "Movies" / MOVIE_NAME),
-        "webm": make_webm(root / "TV" / "Other Show" / "Other.Show.S02E05.720p.WEBRip.VP9-GRP.webm"),
-        "avi": make_avi(root / "Movies" / "Old.Movie.1999.DVDRip.XviD-OLD.avi"),
-        "daily": make_mp4(root / "TV" / "The.Daily.Show.2023.05.04.Guest.Name.720p.HDTV.x264-FOO.mp4"),
-        "anime": make_mkv(root / "Anime" / "[SubsPlease] One Piece - 1071 (1080p) [ABCD1234].mkv", subtitles=[]),
-        "mp3": make_audio(root / "Music" / "The Generators" / "01 - Test Tone.mp3"),
-        "flac": make_audio(root / "Music" / "The Generators" / "02 - Other Tone.flac", title="Other Tone",
-                           track=2, freq=660),
-        "audiobook": make_audio(root / "Audiobooks" / "A Long Story.m4b", title="A Long Story", artist="Reader",
-                                album="A Long Story"),
-        "photo": make_photo(root / "Photos" / "IMG_0001.jpg"),
-        "epub": make_epub(root / "Books" / "A Tiny Book.epub"),
-        "cbz": make_cbz(root / "Comics" / "Hero 001.cbz"),
-        "empty": make_empty(root / "Incoming" / "Empty.Movie.2020.1080p.WEB-DL.x264-NONE.mkv"),
-        "corrupt": make_corrupt(root / "Incoming" / "Broken.Movie.2018.720p.BluRay.x264-BAD.mp4"),
-        "fake_epub": make_fake(root / "Books" / "Not A Book.epub"),
+    paths = _library_paths(root)
+    makers = {
+        "episode": make_mkv,
+        "movie": make_mp4,
+        "webm": make_webm,
+        "avi": make_avi,
+        "daily": make_mp4,
+        "anime": lambda p: make_mkv(p, subtitles=[]),
+        "mp3": make_audio,
+        "flac": lambda p: make_audio(p, title="Other Tone", track=2, freq=660),
+        "audiobook": lambda p: make_audio(p, title="A Long Story", artist="Reader", album="A Long Story"),
+        "photo": make_photo,
+        "epub": make_epub,
+        "cbz": make_cbz,
+        "empty": make_empty,
+        "corrupt": make_corrupt,
+        "fake_epub": make_fake,
     }
-    return files
+    return {key: makers[key](path) for key, path in paths.items()}
 
 
 def touch_later(path: Path, seconds: float = 5.0) -> None:
@@ -263,3 +262,45 @@ def touch_later(path: Path, seconds: float = 5.0) -> None:
     second)."""
     st = os.stat(path)
     os.utime(path, (st.st_atime + seconds, st.st_mtime + seconds))
+
+
+_TEMPLATE: Path | None = None
+
+
+def library_copy(dest: Path) -> dict[str, Path]:
+    """:func:`make_library` made once per process (in a temporary folder) and copied to ``dest``
+    (times preserved); returns ``{key: path under dest}``."""
+    import atexit
+    import shutil
+    import tempfile
+
+    global _TEMPLATE
+    if _TEMPLATE is None:
+        tmp = Path(tempfile.mkdtemp(prefix="omnimedia-media-"))
+        atexit.register(shutil.rmtree, tmp, True)
+        make_library(tmp / "lib")
+        _TEMPLATE = tmp / "lib"
+    dest = Path(dest)
+    shutil.copytree(_TEMPLATE, dest, dirs_exist_ok=True)
+    return {key: dest / path.relative_to(_TEMPLATE) for key, path in _library_paths(_TEMPLATE).items()}
+
+
+def _library_paths(root: Path) -> dict[str, Path]:
+    # make_library's layout, without making anything
+    return {
+        "episode": root / "TV" / "Show Name" / "Season 01" / EPISODE_NAME,
+        "movie": root / "Movies" / MOVIE_NAME,
+        "webm": root / "TV" / "Other Show" / "Other.Show.S02E05.720p.WEBRip.VP9-GRP.webm",
+        "avi": root / "Movies" / "Old.Movie.1999.DVDRip.XviD-OLD.avi",
+        "daily": root / "TV" / "The.Daily.Show.2023.05.04.Guest.Name.720p.HDTV.x264-FOO.mp4",
+        "anime": root / "Anime" / "[SubsPlease] One Piece - 1071 (1080p) [ABCD1234].mkv",
+        "mp3": root / "Music" / "The Generators" / "01 - Test Tone.mp3",
+        "flac": root / "Music" / "The Generators" / "02 - Other Tone.flac",
+        "audiobook": root / "Audiobooks" / "A Long Story.m4b",
+        "photo": root / "Photos" / "IMG_0001.jpg",
+        "epub": root / "Books" / "A Tiny Book.epub",
+        "cbz": root / "Comics" / "Hero 001.cbz",
+        "empty": root / "Incoming" / "Empty.Movie.2020.1080p.WEB-DL.x264-NONE.mkv",
+        "corrupt": root / "Incoming" / "Broken.Movie.2018.720p.BluRay.x264-BAD.mp4",
+        "fake_epub": root / "Books" / "Not A Book.epub",
+    }
