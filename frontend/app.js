@@ -77,7 +77,8 @@ async function refreshHubInfo() {
   const info = document.getElementById("hub-info");
   try {
     const health = await api("/api/health");
-    info.textContent = `v${health.version} · ${health.state}${health.database && health.database !== "ok" ? ` · db ${health.database}` : ""}`;
+    const db = { sqlite: "SQLite", postgresql: "PostgreSQL" }[health.database] || health.database;
+    info.textContent = [`v${health.version}`, health.state, db].filter(Boolean).join(" · ");
   } catch (err) {
     info.textContent = "";
     showError(err);

@@ -65,7 +65,8 @@ function eventRow(event) {
 }
 
 function summarize(data) {
-  const pick = data.title || data.path || data.entity_id || data.name || data.plugin || "";
+  const item = data.item || {};
+  const pick = item.title ? `${item.title} — ${item.path || ""}` : data.path || data.entity_id || data.name || data.plugin || "";
   const text = pick ? String(pick) : Object.keys(data).join(", ");
   return text.length > 120 ? `${text.slice(0, 117)}…` : text;
 }

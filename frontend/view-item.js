@@ -35,7 +35,7 @@ export function render(main, { params }) {
   // Refresh when this item changes (rescan, move) — but never while it is playing.
   const offEvent = hubSocket.onEvent((event) => {
     const data = event.data || {};
-    const touches = String(data.id ?? data.item_id ?? data.media_id ?? "") === String(id);
+    const touches = String((data.item && data.item.id) ?? data.item_id ?? "") === String(id);
     if (!touches || !["media_updated", "media_moved", "media_removed"].includes(event.event_type)) return;
     const player = body.querySelector("video, audio");
     if (player && !player.paused) return;
