@@ -178,6 +178,7 @@ async def test_service_that_raises_gives_json_500_without_traceback(hub_factory,
         ("offset=-1", "'offset' must be at least 0"),
         ("offset=1.5", "expected an integer for query parameter 'offset'"),
         ("library=x", "expected an integer for query parameter 'library'"),
+        ("type=films", "expected one of \"movie\", \"episode\""),
     ],
 )
 async def test_media_bad_parameters(hub_factory, client, query, fragment):
@@ -210,6 +211,9 @@ async def test_scan_body_is_validated(hub_factory, client):
         async with client.post(url, json=payload) as resp:
             assert resp.status == 400
             assert fragment in (await resp.json())["error"]
+    async with client.post(url, json={"library_id": 4242}) as resp:
+        assert resp.status == 404
+        assert "no library with id 4242" in (await resp.json())["error"]
 
 
 async def test_openapi_documents_every_api_route(hub_factory, client):
@@ -293,6 +297,11 @@ async def test_library_endpoints_on_scanned_media(hub_factory, client, tmp_path)
     assert (await get_json(client, url + "/api/media?text=Title"))["total"] == 1
     assert (await get_json(client, url + "/api/media?text=nomatchatall"))["total"] == 0
     assert (await get_json(client, url + "/api/media?offset=1"))["items"] == []
+    assert (await get_json(client, url + "/api/media?type=movie"))["total"] == 1
+    assert (await get_json(client, url + "/api/media?type=track"))["total"] == 0
+    lib_id = libraries[0]["id"]
+    assert (await get_json(client, f"{url}/api/media?library={lib_id}"))["total"] == 1
+    assert (await get_json(client, f"{url}/api/media?library={lib_id + 1}"))["total"] == 0
 
     detail = await get_json(client, f"{url}/api/media/{item['id']}")
     assert detail["stream_url"] == f"/api/stream/{item['id']}"

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from ..bus import Context
+from ..library.classify import ITEM_TYPES
 from .json import error_response, json_response
 from .routing import HUB_KEY, Body, Param, Response, RouteTable, path_param
 from .stream import library_roots, media_type_for, resolve_inside, stream_file
@@ -27,7 +28,7 @@ ITEM: dict[str, Any] = {
     "properties": {
         "id": {"type": "integer"},
         "library_id": {"type": "integer"},
-        "type": {"type": "string", "description": "movie, episode, video, track, audiobook, photo, ebook, comic"},
+        "type": {"enum": list(ITEM_TYPES)},
         "status": {"type": "string", "description": "ok or error"},
         "error": {"type": ["string", "null"]},
         "title": {"type": ["string", "null"]},
@@ -85,7 +86,7 @@ async def get_libraries(request: web.Request) -> web.Response:
     summary="Browse and search media items",
     tag="library",
     params=[
-        Param("type", {"type": "string"}, "only items of this type (movie, episode, track…)"),
+        Param("type", {"type": "string", "enum": list(ITEM_TYPES)}, "only items of this type"),
         Param("text", {"type": "string"}, "words to find in the title, artist, album or path"),
         Param("library", {"type": "integer", "minimum": 1}, "only items of this library id"),
         Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50}, "page size"),
@@ -155,6 +156,7 @@ async def _run_scan(hub: Any, data: dict[str, Any], context: Context) -> None:
             "properties": {"status": {"const": "started"},
                            "context_id": {"type": "string", "description": "context of the scan's events"}},
         }),
+        404: Response("no library with that id"),
         409: Response("a scan is already running"),
         503: Response("the library.scan service is not available"),
     },
@@ -166,6 +168,9 @@ async def start_scan(request: web.Request, *, body: dict[str, Any]) -> web.Respo
         return error_response(503, "the library.scan service is not available")
     if hub.library.scanning:
         return error_response(409, "a library scan is already running")
+    library_id = body.get("library_id")
+    if library_id is not None and library_id not in {lib["id"] for lib in await hub.library.libraries()}:
+        return error_response(404, f"no library with id {library_id}")
     context = Context()
     hub.create_task(_run_scan(hub, dict(body), context), name="library scan (HTTP)")
     return json_response({"status": "started", "context_id": context.id}, status=202)
