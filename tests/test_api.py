@@ -362,3 +362,29 @@ def test_media_path_outside_libraries_is_refused(tmp_path: Path):
     assert resolve_inside(str(outside), roots) is None
     assert resolve_inside(str(lib / ".." / "secret.txt"), roots) is None
     assert resolve_inside(str(lib / "link.mkv"), roots) is None
+
+
+def test_json_encoder_handles_hub_objects():
+    import dataclasses
+    import datetime as dt
+    import json
+
+    from omnimedia.core.bus import Context, Event
+    from omnimedia.core.http.json import dumps
+    from omnimedia.core.states import State
+
+    @dataclasses.dataclass
+    class Point:
+        x: int
+        where: Path
+
+    ctx = Context(user_id="u1")
+    state = State("sensor.a", "on", {"when": dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)}, 1.0, 2.0, ctx)
+    event = Event("state_changed", {"new_state": state, "old_state": None}, ctx, 3.0)
+    out = json.loads(dumps({"event": event, "p": Point(1, Path("/m/a.mkv")), "s": {1}, "nan": float("nan")}))
+    assert out["event"]["context"] == {"id": ctx.id, "user_id": "u1", "parent_id": None}
+    new = out["event"]["data"]["new_state"]
+    assert new["state"] == "on" and new["attributes"]["when"] == "2024-01-02T03:04:05+00:00"
+    assert out["p"] == {"x": 1, "where": "/m/a.mkv"}
+    assert out["s"] == [1]
+    assert out["nan"] is None  # browsers' JSON.parse rejects NaN

@@ -45,7 +45,7 @@ def create_app(hub: Any, *, ws_queue_size: int = websocket.DEFAULT_QUEUE_SIZE) -
     app = web.Application(middlewares=[error_middleware], client_max_size=1024**2)
     app[HUB_KEY] = hub
     app[websocket.CONNECTIONS_KEY] = set()
-    app[websocket.QUEUE_SIZE_KEY] = ws_queue_size
+    app[websocket.SETTINGS_KEY] = {"queue_size": ws_queue_size}
     table = api_routes()
     app[OPENAPI_KEY] = build_openapi(table, title="Omni-Media hub API", version=hub.version)
     table.register(app)
@@ -58,9 +58,8 @@ class HttpServer:
 
     def __init__(self, hub: Any) -> None:
         self.hub = hub
-        #: Messages a WebSocket client may have waiting before it is disconnected as too slow.
-        self.ws_queue_size = websocket.DEFAULT_QUEUE_SIZE
         self.app: web.Application | None = None
+        self._ws_queue_size = websocket.DEFAULT_QUEUE_SIZE
         self._runner: web.AppRunner | None = None
         self._address: tuple[str, int] = ("0.0.0.0", 0)
 
@@ -81,6 +80,20 @@ class HttpServer:
         bound = next((a for a in self._runner.addresses if isinstance(a, tuple)), None)
         self._address = (host, bound[1]) if bound else (host, port)
         _LOGGER.info("HTTP API listening on http://%s:%s/", *self._address)
+
+    @property
+    def ws_queue_size(self) -> int:
+        """Messages a WebSocket client may have waiting before it is disconnected as too slow
+        (applies to connections opened after a change)."""
+        return self._ws_queue_size
+
+    @ws_queue_size.setter
+    def ws_queue_size(self, size: int) -> None:
+        if size < 1:
+            raise ValueError(f"ws_queue_size must be at least 1, got {size}")
+        self._ws_queue_size = size
+        if self.app is not None:
+            self.app[websocket.SETTINGS_KEY]["queue_size"] = size
 
     def bound_address(self) -> tuple[str, int]:
         """``(host, port)`` the server listens on — the real port when 0 was asked."""

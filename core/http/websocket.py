@@ -43,7 +43,8 @@ routes = RouteTable()
 
 #: ``request.app[CONNECTIONS_KEY]``: the open connections, closed by the server on stop.
 CONNECTIONS_KEY: web.AppKey[set[WebSocketConnection]] = web.AppKey("ws_connections", set)
-QUEUE_SIZE_KEY: web.AppKey[int] = web.AppKey("ws_queue_size", int)
+#: ``request.app[SETTINGS_KEY]["queue_size"]``: messages a client may have waiting (read per connection).
+SETTINGS_KEY: web.AppKey[dict[str, Any]] = web.AppKey("ws_settings", dict)
 
 DEFAULT_QUEUE_SIZE = 1024
 HEARTBEAT = 30.0  # seconds between server pings; a client silent for longer is dropped
@@ -245,7 +246,7 @@ class WebSocketConnection:
     description=(__doc__ or "").split("\n\n", 1)[1].strip(),
 )
 async def websocket(request: web.Request) -> web.StreamResponse:
-    conn = WebSocketConnection(request.app[HUB_KEY], request, request.app[QUEUE_SIZE_KEY])
+    conn = WebSocketConnection(request.app[HUB_KEY], request, request.app[SETTINGS_KEY]["queue_size"])
     connections = request.app[CONNECTIONS_KEY]
     connections.add(conn)
     try:
