@@ -133,6 +133,9 @@ async def analyze(
             error = error_text(err, path)
         except Exception as err:  # ffmpeg.Error and anything a reader library throws
             error = error_text(err, path)
+    if error and info.kind == "file" and not os.path.lexists(path):
+        # ffprobe/readers failed because the file went away mid-scan: not an error, a removal.
+        raise FileNotFoundError(path)
     fields.update(name_fields(path, root, cls, library_type, has_video))
     tag_title = found.pop("title", None)
     tag_year = found.pop("year", None)
