@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import random
 import time
-import uuid
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from .const import MATCH_ALL
@@ -21,9 +22,16 @@ from .const import MATCH_ALL
 _LOGGER = logging.getLogger(__name__)
 
 
+_getrandbits = random.getrandbits  # seeded from os.urandom, reseeded after fork
+_time = time.time
+
+
 def new_id() -> str:
-    """Return a fresh random identifier (32 lowercase hex characters)."""
-    return uuid.uuid4().hex
+    """Return a fresh random identifier (32 lowercase hex characters, 128 random bits).
+
+    Identifiers, not secrets: drawn from :mod:`random` (seeded by the OS), which is several times
+    cheaper than ``uuid.uuid4()`` on the event hot path."""
+    return f"{_getrandbits(128):032x}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +54,50 @@ class Context:
         return {"id": self.id, "user_id": self.user_id, "parent_id": self.parent_id}
 
 
-@dataclass(frozen=True, slots=True)
 class Event:
     """One event: its type, its data, its context and when it was fired (``time_fired``, UTC seconds
-    since the epoch)."""
+    since the epoch). Read-only.
 
-    event_type: str
-    data: Mapping[str, Any]
-    context: Context
-    time_fired: float
+    When fired without a context, the :class:`Context` is made on first access to ``context`` (and is
+    the same object ever after): most events are never traced, and making one per fire would cost
+    more than delivering the event.
+    """
+
+    __slots__ = ("_event_type", "_data", "_context", "_time_fired")
+
+    def __init__(
+        self,
+        event_type: str,
+        data: Mapping[str, Any],
+        context: Context | None = None,
+        time_fired: float | None = None,
+    ) -> None:
+        self._event_type = event_type
+        self._data = data
+        self._context = context
+        self._time_fired = _time() if time_fired is None else time_fired
+
+    event_type: str = property(attrgetter("_event_type"))  # type: ignore[assignment]
+    data: Mapping[str, Any] = property(attrgetter("_data"))  # type: ignore[assignment]
+    time_fired: float = property(attrgetter("_time_fired"))  # type: ignore[assignment]
+
+    @property
+    def context(self) -> Context:
+        context = self._context
+        if context is None:
+            context = self._context = Context()
+        return context
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Event):
+            return NotImplemented
+        return (self.event_type, self.data, self.context, self.time_fired) == (
+            other.event_type, other.data, other.context, other.time_fired)
+
+    __hash__ = None  # type: ignore[assignment]  # data is a mapping
+
+    def __repr__(self) -> str:
+        return f"<Event {self._event_type} {dict(self._data)!r} at {self._time_fired}>"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +118,11 @@ class _Subscription:
     is_coroutine: bool
     event_filter: EventFilter | None
     once: bool
+    #: a plain callback with no filter that stays subscribed: the fast path of ``_dispatch``
+    plain: bool = False
+
+    def __post_init__(self) -> None:
+        self.plain = not self.is_coroutine and self.event_filter is None and not self.once
 
 
 class EventBus:
@@ -139,12 +187,13 @@ class EventBus:
         context: Context | None = None,
     ) -> Event:
         """Deliver an event to its listeners and to the wildcard listeners; return the event."""
-        event = Event(event_type, data or {}, context or Context(), time.time())
-        subs = self._listeners.get(event_type)
+        event = Event(event_type, data or {}, context, _time())
+        listeners = self._listeners
+        subs = listeners.get(event_type)
         if subs:
             self._dispatch(event_type, subs, event)
         if event_type != MATCH_ALL:
-            wild = self._listeners.get(MATCH_ALL)
+            wild = listeners.get(MATCH_ALL)
             if wild:
                 self._dispatch(MATCH_ALL, wild, event)
         return event
@@ -158,6 +207,12 @@ class EventBus:
 
     def _dispatch(self, key: str, subs: list[_Subscription], event: Event) -> None:
         for sub in subs:
+            if sub.plain:
+                try:
+                    sub.callback(event)
+                except Exception:
+                    _LOGGER.exception("listener %r for %s failed", sub.callback, event.event_type)
+                continue
             if sub.event_filter is not None:
                 try:
                     if not sub.event_filter(event):
