@@ -12,7 +12,7 @@ export function render(main) {
   const clear = h("button", { type: "button", class: "btn" }, "Clear");
   const feed = h("ol", { class: "feed", id: "event-feed", "aria-live": "polite", "aria-relevant": "additions" });
   main.append(
-    h("header", { class: "page-head" }, h("div", {}, h("h1", { text: "Events" }), h("p", { class: "muted page-sub", text: "Everything the hub announces, as it happens." }))),
+    h("header", { class: "page-head" }, h("div", {}, h("h1", { text: "Events" }), h("p", { class: "muted page-sub", text: "Everything the hub announces, live, since this page was opened." }))),
     h(
       "form",
       { class: "toolbar", role: "search", onsubmit: (e) => e.preventDefault() },

@@ -73,7 +73,18 @@ function renderItem(body, item) {
       h("span", { class: `badge ${failed ? "bad" : "ok"}`, id: "item-status", text: item.status || "ok" }),
     ),
     failed ? h("div", { class: "alert", role: "note" }, icon("warning"), h("div", {}, h("strong", { text: "This file could not be read. " }), h("span", { text: item.error || "Unknown error." }))) : null,
-    h("div", { class: "item-layout" }, h("section", { class: "player-panel", "aria-label": "Player" }, player(item)), h("div", { class: "facts" }, factSections(item))),
+    h(
+      "div",
+      { class: "item-layout" },
+      h(
+        "div",
+        { class: "item-main" },
+        h("section", { class: "player-panel", "aria-label": "Player" }, player(item)),
+        trackTable("Audio tracks", item.audio_tracks, "audio-tracks"),
+        trackTable("Subtitle tracks", item.subtitle_tracks, "subtitle-tracks"),
+      ),
+      h("div", { class: "facts" }, factSections(item)),
+    ),
   );
 }
 
@@ -127,8 +138,6 @@ function factSections(item) {
   return [
     factTable("File", general, "facts-file"),
     factTable("Streams", video, "facts-streams"),
-    trackTable("Audio tracks", item.audio_tracks, "audio-tracks"),
-    trackTable("Subtitle tracks", item.subtitle_tracks, "subtitle-tracks"),
     factTable("Name", naming, "facts-name"),
     mapTable("Parsed name", item.parsed, "parsed"),
     mapTable(item.type === "photo" ? "EXIF" : "Tags", item.tags, "tags"),

@@ -310,6 +310,8 @@ function itemCard(item) {
   );
 }
 
+const NUMERIC_COLUMNS = new Set(["Year", "Duration", "Size"]);
+
 function itemTable(items) {
   const head = ["Title", "Type", "Year", "Episode", "Resolution", "Duration", "Size", "Status"];
   return h(
@@ -318,7 +320,7 @@ function itemTable(items) {
     h(
       "table",
       { class: "table", id: "media-table" },
-      h("thead", {}, h("tr", {}, head.map((t) => h("th", { scope: "col", text: t })))),
+      h("thead", {}, h("tr", {}, head.map((t) => h("th", { scope: "col", class: NUMERIC_COLUMNS.has(t) ? "num" : null, text: t })))),
       h(
         "tbody",
         {},

@@ -132,6 +132,20 @@ async def test_dashboard_library_item_live_update_and_plugins(tmp_path: Path, hu
         await expect(page.locator("#library-summary")).to_contain_text("6 items", timeout=LIVE_TIMEOUT_MS)
         assert await page.evaluate("window.__notReloaded === true"), "the page was reloaded"
 
+        # -- the WebSocket comes back after the server drops it, and live updates resume -----------
+        await hub.http.stop()
+        await expect(page.locator("#conn")).to_have_attribute("data-status", "disconnected")
+        await hub.http.start(host, port)
+        await expect(page.locator("#conn")).to_have_attribute("data-status", "connected", timeout=LIVE_TIMEOUT_MS)
+        shutil.copy(media["new"], media["folder"] / "Show.Name.S01E04.720p.HDTV.x264-NEW.mp4")
+        await expect(cards.filter(has_text="S01E04")).to_have_count(1, timeout=LIVE_TIMEOUT_MS)
+        assert await page.evaluate("window.__notReloaded === true"), "the page was reloaded"
+
+        # -- "Scan now" starts a scan through the API; the button comes back when it finishes ------
+        await page.click("#scan-now")
+        await expect(page.locator("#scan-now")).to_be_enabled(timeout=LIVE_TIMEOUT_MS)
+        await expect(page.locator("#scan-now")).to_have_text("Scan now")
+
         # -- plugins: the failed one is obvious, with its reason ----------------------------------
         await page.click('#nav a[data-route="plugins"]')
         failed = page.locator('[data-plugin="broken_tuner"]')
@@ -144,6 +158,7 @@ async def test_dashboard_library_item_live_update_and_plugins(tmp_path: Path, hu
         await page.click('#nav a[data-route="events"]')
         await expect(page.locator('#event-feed [data-event-type="media_added"]').first).to_be_visible()
         await expect(page.locator("#event-feed")).to_contain_text("S01E03")
+        await expect(page.locator('#event-feed [data-event-type="library_scan_finished"]').first).to_be_visible()
 
         # -- devices and entities pages render from the API ---------------------------------------
         await page.click('#nav a[data-route="entities"]')
