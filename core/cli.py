@@ -28,7 +28,7 @@ def _setup_logging(level: str = "info") -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
-    for noisy in ("aiosqlite", "alembic.runtime.migration", "asyncio", "watchfiles.main"):
+    for noisy in ("aiosqlite", "alembic", "asyncio", "watchfiles.main"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 

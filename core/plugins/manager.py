@@ -213,7 +213,7 @@ class PluginManager:
     # -- lifecycle ------------------------------------------------------------------------------
     def _set_state(self, record: PluginRecord, state: str, reason: str | None = None) -> None:
         record.state, record.reason = state, reason
-        log = _LOGGER.error if state == "failed" else _LOGGER.info
+        log = _LOGGER.error if state == "failed" else _LOGGER.debug if state == "setting_up" else _LOGGER.info
         log("plugin %s: %s%s", record.name, state, f" ({reason})" if reason else "")
         if self.hub is not None:
             self.hub.bus.fire(EVENT_PLUGIN_STATE, {"plugin": record.name, "state": state, "reason": reason})
