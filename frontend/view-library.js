@@ -181,6 +181,9 @@ export function render(main, { query }) {
   }
 
   function renderItems(items, total) {
+    // A live refresh rebuilds the grid: keep keyboard focus on the same item if it is still there.
+    const focused = results.contains(document.activeElement) ? document.activeElement.closest("[data-id]") : null;
+    const focusedId = focused ? focused.dataset.id : null;
     const first = total ? state.offset + 1 : 0;
     const last = state.offset + items.length;
     count.textContent = total ? `Showing ${first}–${last} of ${total}` : "";
@@ -201,6 +204,11 @@ export function render(main, { query }) {
       replace(results, h("ul", { class: "grid", id: "media-grid" }, items.map(itemCard)));
     }
     renderPager(total);
+    if (focusedId) {
+      const again = results.querySelector(`[data-id="${CSS.escape(focusedId)}"]`);
+      const target = again && (again.matches("a") ? again : again.querySelector("a"));
+      if (target) target.focus({ preventScroll: true });
+    }
   }
 
   function renderPager(total) {

@@ -160,11 +160,25 @@ async def test_dashboard_library_item_live_update_and_plugins(tmp_path: Path, hu
         await expect(page.locator("#event-feed")).to_contain_text("S01E03")
         await expect(page.locator('#event-feed [data-event-type="library_scan_finished"]').first).to_be_visible()
 
-        # -- devices and entities pages render from the API ---------------------------------------
-        await page.click('#nav a[data-route="entities"]')
-        await expect(page.locator("#entities")).to_have_attribute("aria-busy", "false")
+        # -- devices and entities: registry and state changes show up live, text escaped ---------
         await page.click('#nav a[data-route="devices"]')
         await expect(page.locator("#devices")).to_have_attribute("aria-busy", "false")
+        hub.devices.get_or_create(
+            "googlecast", "uuid-living-room", name="Living Room <TV>", manufacturer="Google",
+            model="Chromecast", status="discovered",
+            connection={"host": "192.168.1.20", "port": 8009, "properties": {"fn": "Living Room"}},
+        )
+        device = page.locator("#devices .device")
+        await expect(device).to_have_count(1, timeout=LIVE_TIMEOUT_MS)
+        await expect(device.locator("h2")).to_have_text("Living Room <TV>")
+        await expect(device).to_contain_text("192.168.1.20:8009")
+        await expect(device.locator(".badge")).to_have_text("discovered")
+        await page.click('#nav a[data-route="entities"]')
+        await expect(page.locator("#entities")).to_have_attribute("aria-busy", "false")
+        hub.states.set("media_player.living_room", "playing", {"media_title": "Show Name S01E02"})
+        row = page.locator('#entities tr[data-entity-id="media_player.living_room"]')
+        await expect(row).to_contain_text("playing", timeout=LIVE_TIMEOUT_MS)
+        await expect(row).to_contain_text("Show Name S01E02")
 
         assert await page.evaluate("window.__notReloaded === true"), "the page was reloaded"
         await expect(page.locator("#banner")).to_be_hidden()
