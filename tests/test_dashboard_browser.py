@@ -153,6 +153,7 @@ async def test_dashboard_library_item_live_update_and_plugins(tmp_path: Path, hu
         await expect(failed.locator(".badge")).to_have_text("Failed")
         await expect(failed.locator(".reason")).to_contain_text("tuner at 10.0.0.9:5004 refused the connection")
         await expect(page.locator("#services")).to_contain_text("library.scan")
+        await page.screenshot(path=str(SCREENSHOT.with_name("dashboard-plugins.png")))
 
         # -- the live event feed saw the addition ---------------------------------------------------
         await page.click('#nav a[data-route="events"]')
