@@ -13,6 +13,7 @@ As a script (run inside a namespace with ``ip netns exec NS python netns.py MODE
   snapshot (state, HTTP address, devices, entities, states, discovery error) to ``SNAPSHOT``
   atomically. Stops on SIGTERM.
 - ``browse TIMEOUT TYPE…``: ``discover_once`` and print the result as one JSON list.
+- ``watch TIMEOUT TYPE…``: print every browser change as a JSON line ``{"name", "change"}``.
 """
 
 from __future__ import annotations
@@ -271,6 +272,23 @@ async def _browse_main(timeout: str, *types: str) -> None:
     print(json.dumps([i.as_dict() for i in infos]))
 
 
+async def _watch_main(timeout: str, *types: str) -> None:
+    import asyncio
+
+    from zeroconf import ServiceStateChange
+    from zeroconf.asyncio import AsyncServiceBrowser, AsyncZeroconf
+
+    aiozc = AsyncZeroconf()
+
+    def on_change(zeroconf: Any, service_type: str, name: str, state_change: ServiceStateChange) -> None:
+        print(json.dumps({"name": name, "change": state_change.name}), flush=True)
+
+    browser = AsyncServiceBrowser(aiozc.zeroconf, list(types), handlers=[on_change])
+    await asyncio.sleep(float(timeout))
+    await browser.async_cancel()
+    await aiozc.async_close()
+
+
 def main(argv: list[str]) -> None:
     import asyncio
     import logging
@@ -280,7 +298,9 @@ def main(argv: list[str]) -> None:
     )
     logging.getLogger("zeroconf").setLevel(logging.INFO)
     mode, args = argv[0], argv[1:]
-    entry = {"advertise": _advertise_main, "hub": _hub_main, "browse": _browse_main}[mode]
+    entry = {"advertise": _advertise_main, "hub": _hub_main, "browse": _browse_main, "watch": _watch_main}[
+        mode
+    ]
     asyncio.run(entry(*args))
 
 

@@ -240,3 +240,34 @@ def test_hub_advertises_itself(pair: NetnsPair, hub_in_b: HubProcess) -> None:
     assert hub["port"] == http_port
     assert hub["host"] == ADDR_B
     assert hub["properties"] == {"version": __version__, "name": "Test Hub", "base_path": "/api"}
+
+    # A clean stop says goodbye (RFC 6762 §10.1): a browser in A sees the hub, then sees it go.
+    watch = subprocess.Popen(
+        pair.script(pair.a, "watch", "8", ZEROCONF_SERVICE_TYPE),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(3)
+    assert hub_in_b.stop() == 0
+    out, err = watch.communicate(timeout=60)
+    assert watch.returncode == 0, err[-3000:]
+    changes = [(c["name"], c["change"]) for c in map(json.loads, out.splitlines())]
+    assert changes == [(snap["advertised"], "Added"), (snap["advertised"], "Removed")]
+
+
+def test_hub_runs_on_when_mdns_cannot_start(pair: NetnsPair, tmp_path: Path) -> None:
+    """A namespace with no interface up: no multicast anywhere. The hub warns and serves on."""
+    lone = f"{pair.a}-lone"
+    subprocess.run(["ip", "netns", "add", lone], check=True)
+    try:
+        hub = HubProcess(pair, lone, tmp_path)
+        try:
+            snap = hub.wait(lambda s: s["state"] == "running" and s, "the hub to start")
+            assert snap["discovery_error"] and "interfaces" in snap["discovery_error"]
+            assert snap["advertised"] is None
+            assert "mDNS discovery is off" in hub.log_path.read_text()
+        finally:
+            assert hub.stop() == 0
+    finally:
+        subprocess.run(["ip", "netns", "del", lone], check=False)
