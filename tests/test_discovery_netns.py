@@ -55,22 +55,18 @@ def pair() -> Iterator[NetnsPair]:
 class HubProcess:
     """A real hub in a namespace; ``snapshot()`` is its latest registry snapshot."""
 
-    def __init__(self, pair: NetnsPair, ns: str, folder: Path) -> None:
+    def __init__(self, pair: NetnsPair, ns: str, folder: Path, interfaces: list[str] | None = None) -> None:
         self.config_dir = folder / "config"
-        write_config(
-            self.config_dir,
-            """
-            hub:
-              name: Test Hub
-              host: 0.0.0.0
-              port: 0
-              log_level: debug
-            libraries: []
-            discovery:
-              zeroconf: true
-              advertise: true
-            """,
-        )
+        lines = [
+            "hub: {name: Test Hub, host: 0.0.0.0, port: 0, log_level: debug}",
+            "libraries: []",
+            "discovery:",
+            "  zeroconf: true",
+            "  advertise: true",
+        ]
+        if interfaces:
+            lines.append(f"  interfaces: {json.dumps(interfaces)}")
+        write_config(self.config_dir, "\n".join(lines) + "\n")
         self.snapshot_path = folder / "snapshot.json"
         self.log_path = folder / "hub.log"
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
@@ -119,7 +115,8 @@ class HubProcess:
 
 @pytest.fixture
 def hub_in_b(pair: NetnsPair, tmp_path: Path) -> Iterator[HubProcess]:
-    hub = HubProcess(pair, pair.b, tmp_path)
+    # Bound by interface name (discovery.interfaces), as a user with several networks would.
+    hub = HubProcess(pair, pair.b, tmp_path, interfaces=[pair.vb])
     try:
         hub.wait(lambda s: s["state"] == "running", "the hub to start")
         yield hub
