@@ -168,11 +168,10 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 def cmd_discover(args: argparse.Namespace) -> int:
     from .bootstrap import load_plugins
-    from .const import ZEROCONF_SERVICE_TYPE
-    from .discovery import discover_once
+    from .discovery import discover_once, discovery_service_types
 
-    manager = load_plugins(None)
-    types = sorted({ZEROCONF_SERVICE_TYPE, *manager.zeroconf_types(), *(args.type or [])})
+    types = discovery_service_types(load_plugins(None))
+    types += [t for t in args.type or [] if t not in types]
     found = asyncio.run(discover_once(types, timeout=args.timeout))
     if args.json:
         print(json.dumps([_info_dict(i) for i in found], indent=1, default=str))
