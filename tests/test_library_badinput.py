@@ -84,6 +84,7 @@ async def test_directory_disappearing_mid_scan(hub_factory, tmp_path: Path, monk
     first = mediagen.make_mp4(root / "A" / "Alpha.2001.mp4")
     for i in range(2, 4):
         shutil.copy(first, root / "A" / f"Alpha.200{i}.mp4")
+    shutil.copy(first, root / "Keep.1999.mp4")
     (root / "Z").mkdir()
     for i in range(4):
         shutil.copy(first, root / "Z" / f"Zulu.201{i}.mp4")
@@ -95,18 +96,18 @@ async def test_directory_disappearing_mid_scan(hub_factory, tmp_path: Path, monk
     hub.bus.listen_once("media_added", vanish)
     summary = await hub.library.scan()
     assert not (root / "Z").exists()
-    assert summary["seen"] == 7 and summary["added"] == 3 and summary["errors"] == 0
+    assert summary["seen"] == 8 and summary["added"] == 4 and summary["errors"] == 0
     items = await items_by_path(hub)
-    assert sorted(Path(p).name for p in items) == ["Alpha.2001.mp4", "Alpha.2002.mp4", "Alpha.2003.mp4"]
+    assert sorted(Path(p).name for p in items) == ["Alpha.2001.mp4", "Alpha.2002.mp4", "Alpha.2003.mp4", "Keep.1999.mp4"]
 
     # A folder that disappears between scans takes its items with it.
     shutil.rmtree(root / "A")
     summary = await hub.library.scan()
     assert summary["removed"] == 3
-    assert (await hub.library.list_items())[1] == 0
+    assert (await hub.library.list_items())[1] == 1
 
 
-async def test_missing_library_folder_keeps_items(hub_factory, tmp_path: Path) -> None:
+async def test_missing_or_empty_library_folder_keeps_items(hub_factory, tmp_path: Path) -> None:
     """An unmounted disk is not an empty library: nothing is deleted, an error is reported."""
     root = tmp_path / "media"
     mediagen.library_copy(root)
@@ -120,6 +121,13 @@ async def test_missing_library_folder_keeps_items(hub_factory, tmp_path: Path) -
     assert summary["errors"] == 1 and summary["removed"] == 0
     assert errors == [{"path": str(root), "error": errors[0]["error"]}] and "items kept" in errors[0]["error"]
     assert (await hub.library.list_items())[1] == 15
+    # An empty mount point (the folder is there, the disk is not) is no different.
+    root.mkdir()
+    errors.clear()
+    summary = await hub.library.scan()
+    assert summary["errors"] == 1 and summary["removed"] == 0 and "items are kept" in errors[0]["error"]
+    assert (await hub.library.list_items())[1] == 15
+    root.rmdir()
     parked.rename(root)
     summary = await hub.library.scan()
     assert summary["unchanged"] == 15 and summary["removed"] == 0

@@ -124,7 +124,7 @@ class LibraryManager:
         if self._watch_task is not None:
             try:
                 await asyncio.wait_for(self._watch_task, 10)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
+            except (TimeoutError, asyncio.CancelledError):
                 self._watch_task.cancel()
             except Exception:
                 _LOGGER.exception("the library watcher failed")
@@ -186,6 +186,13 @@ class LibraryManager:
             self.hub.bus.fire(EVENT_MEDIA_ERROR, {"path": root, "error": reason}, context)
             return Counts(errors=1)
         failed = [folder for folder, _ in walked.failed]
+        if not walked.files and index and not walked.gone:
+            # An empty mount point looks exactly like an unmounted disk: never read it as "every
+            # file was deleted". Removing the last file of a library is the price (rare).
+            reason = f"library folder is empty; its {len(index)} items are kept (is the disk mounted?)"
+            _LOGGER.warning("library %s: %s", root, reason)
+            self.hub.bus.fire(EVENT_MEDIA_ERROR, {"path": root, "error": reason}, context)
+            return Counts(errors=1, seen=0)
         for folder, reason in walked.failed + walked.bad:
             self.hub.bus.fire(EVENT_MEDIA_ERROR, {"path": _printable(folder), "error": reason}, context)
 

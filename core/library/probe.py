@@ -35,7 +35,7 @@ async def probe(path: str, timeout: float = 60.0, cmd: str = FFPROBE) -> dict[st
     )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    except (asyncio.TimeoutError, asyncio.CancelledError) as exc:
+    except (TimeoutError, asyncio.CancelledError) as exc:
         if proc.returncode is None:
             proc.kill()
         await proc.wait()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,14 +102,15 @@ async def reconcile(
     # Renames: a vanished row and a new path on the same inode with the same size.
     by_inode = {(row.inode, row.size): (p, row) for p, row in gone.items() if row.inode is not None}
     moves: list[tuple[int, dict[str, Any], str]] = []
-    for path in list(new):
+    moved_to: set[str] = set()
+    for path in new:
         info = observed[path]
-        match = by_inode.pop((info.inode, info.size), None) if info.kind == "file" else None
+        match = by_inode.pop((info.inode, info.size), None) if info.kind == "file" and by_inode else None
         if match is None:
             continue
         old_path, row = match
         del gone[old_path]
-        new.remove(path)
+        moved_to.add(path)
         cls = media_class(path, lib_type) or "video"
         fields = {"path": path, "mtime": info.mtime, "inode": info.inode}
         fields.update(name_fields(path, root, cls, lib_type, row.video if cls == "video" else None))
@@ -129,7 +130,7 @@ async def reconcile(
         counts.removed += len(removed)
         announce(changes)
 
-    todo.extend((p, None) for p in new)
+    todo.extend((p, None) for p in new if p not in moved_to)
     todo.sort(key=lambda t: t[0])
     for start in range(0, len(todo), BATCH_SIZE):
         if should_stop():

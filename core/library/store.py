@@ -18,6 +18,8 @@ SUMMARY_COLUMNS = (
     "release_group", "path", "size", "mtime", "duration", "bitrate", "container", "video_codec",
     "audio_codec", "width", "height", "added_at", "updated_at",
 )
+#: Ids per ``IN (...)``: SQLite allows 32,766 bound parameters, asyncpg 32,767.
+MAX_PARAMS = 1000
 _COLUMNS = {c.key: c for c in MediaItem.__table__.columns}
 _WRITABLE = set(_COLUMNS) - {"id"}
 
@@ -121,10 +123,11 @@ class LibraryStore:
         async def work():
             added, changed, removed = [], [], []
             async with self.db.session() as session, session.begin():
-                if deletes:
-                    rows = (await session.scalars(select(MediaItem).where(MediaItem.id.in_(deletes)))).all()
-                    removed = [summary(r) for r in rows]
-                    await session.execute(delete(MediaItem).where(MediaItem.id.in_(deletes)))
+                for start in range(0, len(deletes), MAX_PARAMS):  # stay under bound-parameter limits
+                    chunk = list(deletes[start : start + MAX_PARAMS])
+                    rows = (await session.scalars(select(MediaItem).where(MediaItem.id.in_(chunk)))).all()
+                    removed.extend(summary(r) for r in rows)
+                    await session.execute(delete(MediaItem).where(MediaItem.id.in_(chunk)))
                 for item_id, fields in updates:
                     row = await session.get(MediaItem, item_id)
                     if row is None:

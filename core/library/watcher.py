@@ -73,5 +73,5 @@ async def watch(
 async def _sleep_or_stop(stop_event: asyncio.Event, delay: float) -> None:
     try:
         await asyncio.wait_for(stop_event.wait(), delay)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass
