@@ -170,7 +170,7 @@ async def test_library_type_decides_the_item_type(hub_factory, tmp_path: Path) -
         config_text=library_config([(tv, "tv"), (movies, "movies"), (music, "music")]), serve_http=False
     )
     summary = await hub.library.scan()
-    assert summary["added"] == 3 and summary["libraries"] == [1, 2, 3]
+    assert summary["added"] == 3 and summary["libraries"] == 3 and summary["library_ids"] == [1, 2, 3]
     items = await items_by_path(hub)
     assert items[str(tv / "Some Show" / "Pilot.mp4")]["type"] == "episode"
     assert items[str(movies / "Home Video.mp4")]["type"] == "movie"
@@ -180,7 +180,7 @@ async def test_library_type_decides_the_item_type(hub_factory, tmp_path: Path) -
 
     # One library at a time
     summary = await hub.library.scan(library_id=2)
-    assert summary["libraries"] == [2] and summary["unchanged"] == 1
+    assert summary["library_ids"] == [2] and summary["libraries"] == 1 and summary["unchanged"] == 1
     with pytest.raises(KeyError):
         await hub.library.scan(library_id=99)
 

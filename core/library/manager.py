@@ -136,8 +136,8 @@ class LibraryManager:
     async def scan(self, library_id: int | None = None, *, full: bool = False, context: Context | None = None) -> dict[str, Any]:
         """Scan one library (``library_id``) or all; ``full`` re-probes files that did not change.
 
-        Returns ``{"libraries": [ids], "seen", "added", "updated", "removed", "moved", "unchanged",
-        "errors", "duration" (seconds)}``. A second call while a scan runs waits for it, then runs.
+        Returns ``{"libraries" (how many were scanned), "library_ids", "seen", "added", "updated",
+        "removed", "moved", "unchanged", "errors", "duration" (seconds)}``. A second call while a scan runs waits for it, then runs.
         Raises ``KeyError`` for an unknown ``library_id``."""
         if library_id is not None and library_id not in self._libraries:
             raise KeyError(f"no library with id {library_id}")
@@ -157,7 +157,7 @@ class LibraryManager:
         started = time.monotonic()
         totals = Counts()
         self.scanning = True
-        self.hub.bus.fire(EVENT_SCAN_STARTED, {"libraries": ids, "full": full}, context)
+        self.hub.bus.fire(EVENT_SCAN_STARTED, {"libraries": len(ids), "library_ids": ids, "full": full}, context)
         try:
             for lib_id in ids:
                 if self._stopping:
@@ -165,7 +165,10 @@ class LibraryManager:
                 totals.add(await self._scan_library(self._libraries[lib_id], full, context))
         finally:
             self.scanning = False
-            summary = {"libraries": ids, **totals.as_dict(), "duration": round(time.monotonic() - started, 3)}
+            summary = {
+                "libraries": len(ids), "library_ids": ids, **totals.as_dict(),
+                "duration": round(time.monotonic() - started, 3),
+            }
             self.hub.bus.fire(EVENT_SCAN_FINISHED, summary, context)
             await self._update_sensors(context)
         return summary
