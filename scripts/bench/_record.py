@@ -48,7 +48,9 @@ def git_revision() -> str:
 
 def header(command: str) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return (f"Measured {now} at commit `{git_revision()}` on {machine_summary()}.\n\n"
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"Measured {now} at commit `{git_revision()}` on {machine_summary()}; "
+            f"load average (1/5/15 min) when recorded: {load}.\n\n"
             f"Command: `{command}`\n")
 
 
