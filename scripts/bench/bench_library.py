@@ -223,6 +223,7 @@ def main() -> int:
     parser.add_argument("--record", action="store_true", help="write the results into docs/benchmarks.md")
     args = parser.parse_args()
 
+    started = header(command_line())  # commit and load when the measured code was imported
     work = args.workdir or Path(tempfile.mkdtemp(prefix="omnimedia-bench-library-"))
     work.mkdir(parents=True, exist_ok=True)
     media, config_dir = work / "media", work / "config"
@@ -265,7 +266,7 @@ def main() -> int:
     table = "\n".join(lines)
     print(table)
     if args.record:
-        path = record("library", header(command_line()) + "\n" + table)
+        path = record("library", started + "\n" + table)
         print(f"recorded in {path}")
     return 0
 
