@@ -8,7 +8,7 @@ import os
 from typing import Any
 
 from .classify import item_type, media_class
-from .naming import parse_name
+from .naming import parse_name, run_off_loop
 from .probe import ProbeTimeout, container_name, error_text, probe, summarize
 from .readers import UnreadableMedia, read_audio_tags, read_book, read_photo
 from .walker import FileInfo
@@ -136,7 +136,7 @@ async def analyze(
     if error and info.kind == "file" and not os.path.lexists(path):
         # ffprobe/readers failed because the file went away mid-scan: not an error, a removal.
         raise FileNotFoundError(path)
-    fields.update(name_fields(path, root, cls, library_type, has_video))
+    fields.update(await run_off_loop(name_fields, path, root, cls, library_type, has_video))
     tag_title = found.pop("title", None)
     tag_year = found.pop("year", None)
     fields.update(found)

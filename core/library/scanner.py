@@ -24,6 +24,7 @@ from typing import Any
 
 from .analyze import analyze, name_fields
 from .classify import media_class
+from .naming import run_off_loop
 from .store import IndexRow, LibraryStore
 from .walker import FileInfo
 
@@ -113,7 +114,7 @@ async def reconcile(
         moved_to.add(path)
         cls = media_class(path, lib_type) or "video"
         fields = {"path": path, "mtime": info.mtime, "inode": info.inode}
-        fields.update(name_fields(path, root, cls, lib_type, row.video if cls == "video" else None))
+        fields.update(await run_off_loop(name_fields, path, root, cls, lib_type, row.video if cls == "video" else None))
         moves.append((row.id, fields, old_path))
         if full or _differs(info, row):
             todo.append((path, row.id))
