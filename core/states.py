@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -33,18 +32,49 @@ def valid_entity_id(entity_id: str) -> bool:
     return isinstance(entity_id, str) and bool(ENTITY_ID_RE.match(entity_id))
 
 
-@dataclass(frozen=True, slots=True)
 class State:
-    entity_id: str
-    state: str
-    attributes: Mapping[str, Any]
-    last_changed: float
-    last_updated: float
-    context: Context = field(default_factory=Context)
+    """An entity's state at one moment. Read-only by convention: the state machine replaces a
+    State, it never changes one.
+
+    ``attributes`` is a read-only mapping. ``last_changed`` and ``last_updated`` are UTC seconds
+    since the epoch. When set without a context, the :class:`Context` is made on first access.
+    """
+
+    __slots__ = ("entity_id", "state", "attributes", "last_changed", "last_updated", "_context")
+
+    def __init__(
+        self,
+        entity_id: str,
+        state: str,
+        attributes: Mapping[str, Any],
+        last_changed: float,
+        last_updated: float,
+        context: Context | None = None,
+    ) -> None:
+        self.entity_id = entity_id
+        self.state = state
+        self.attributes = attributes
+        self.last_changed = last_changed
+        self.last_updated = last_updated
+        self._context = context
+
+    @property
+    def context(self) -> Context:
+        if self._context is None:
+            self._context = Context()
+        return self._context
 
     @property
     def domain(self) -> str:
         return self.entity_id.split(".", 1)[0]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, State) and self.as_dict() == other.as_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<State {self.entity_id}={self.state}>"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +85,9 @@ class State:
             "last_updated": self.last_updated,
             "context": self.context.as_dict(),
         }
+
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 class StateMachine:
@@ -89,34 +122,33 @@ class StateMachine:
 
         Raises :class:`InvalidEntityId` or :class:`InvalidState`.
         """
-        entity_id = entity_id.lower()
-        if not valid_entity_id(entity_id):
-            raise InvalidEntityId(f"invalid entity id {entity_id!r}: expected 'domain.object_id'")
-        new_state = str(new_state)
+        old = self._states.get(entity_id)
+        if old is None:  # known ids were validated when first set
+            entity_id = entity_id.lower()
+            old = self._states.get(entity_id)
+            if old is None and not valid_entity_id(entity_id):
+                raise InvalidEntityId(f"invalid entity id {entity_id!r}: expected 'domain.object_id'")
+        if type(new_state) is not str:
+            new_state = str(new_state)
         if len(new_state) > MAX_STATE_LENGTH:
             raise InvalidState(f"state of {entity_id} is longer than {MAX_STATE_LENGTH} characters")
-        attrs = MappingProxyType(dict(attributes or {}))
-        old = self._states.get(entity_id)
+        attrs = MappingProxyType(dict(attributes)) if attributes else _EMPTY
         same_state = old is not None and old.state == new_state
-        same_attrs = old is not None and dict(old.attributes) == dict(attrs)
-        if same_state and same_attrs and not force_update:
+        if same_state and not force_update and old.attributes == attrs:  # type: ignore[union-attr]
             return old  # type: ignore[return-value]
         now = time.time()
-        context = context or Context()
+        if context is None:
+            context = Context()  # one context, shared by the state and its state_changed event
         state = State(
             entity_id,
             new_state,
             attrs,
-            last_changed=old.last_changed if (same_state and old) else now,
-            last_updated=now,
-            context=context,
-        )
-        self._states[entity_id] = state
-        self._bus.fire(
-            EVENT_STATE_CHANGED,
-            {"entity_id": entity_id, "old_state": old, "new_state": state},
+            old.last_changed if same_state else now,  # type: ignore[union-attr]
+            now,
             context,
         )
+        self._states[entity_id] = state
+        self._bus.fire(EVENT_STATE_CHANGED, {"entity_id": entity_id, "old_state": old, "new_state": state}, context)
         return state
 
     def remove(self, entity_id: str, context: Context | None = None) -> bool:

@@ -93,3 +93,12 @@ def test_corrupt_registry_file_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "core.device_registry").write_text("{not json")
     with pytest.raises(ValueError, match="core.device_registry"):
         DeviceRegistry(EventBus(), tmp_path).load()
+
+
+async def test_state_and_its_event_share_one_context() -> None:
+    bus = EventBus()
+    states = StateMachine(bus)
+    events = []
+    bus.listen("state_changed", events.append)
+    state = states.set("sensor.a", "1")
+    assert events[0].context is state.context and state.context.id
