@@ -111,3 +111,35 @@ def test_plugins_command_lists_builtins_and_failures(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert "googlecast" in result.stdout
     assert "FAILED: import failed: RuntimeError: broken on purpose" in result.stdout
+
+
+def test_parse_prints_one_json_object_per_name() -> None:
+    result = run_cli(
+        "parse",
+        "Show.Name.S01E02.1080p.WEB-DL.DDP5.1.H.264-GROUP",
+        "The.Daily.Show.2024.03.14.720p.HDTV.x264-SORNY",
+        "Movie.Title.2019.PROPER.1080p.BluRay.x264-GRP",
+    )
+    assert result.returncode == 0, result.stderr
+    episode, daily, movie = (json.loads(line) for line in result.stdout.splitlines())
+    assert (episode["title"], episode["season"], episode["episode"]) == ("Show Name", 1, 2)
+    assert episode["quality"] == "WEBDL-1080p" and episode["release_group"] == "GROUP"
+    assert daily["air_date"] == "2024-03-14" and daily["quality"] == "HDTV-720p"
+    assert (movie["title"], movie["year"], movie["type"], movie["proper"]) == ("Movie Title", 2019, "movie", True)
+
+
+def test_scan_prints_a_summary(tmp_path: Path) -> None:
+    from .mediagen import make_corrupt, make_mkv
+
+    media = tmp_path / "media"
+    make_mkv(media / "Show.Name.S01E02.1080p.WEB-DL.x264-GRP.mkv")
+    make_corrupt(media / "Broken.Movie.2018.720p.BluRay.x264-BAD.mp4")
+    write_config(tmp_path / "cfg", f"libraries:\n  - path: {str(media)!r}\n    type: tv\n")
+    result = run_cli("scan", "--config", str(tmp_path / "cfg"), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["summary"]["added"] == 2 and report["summary"]["errors"] == 1
+    # In a tv library every video is an episode, the corrupt one included (recorded with its error).
+    assert report["stats"]["by_type"] == {"episode": 2} and report["stats"]["errors"] == 1
+    again = run_cli("scan", "--config", str(tmp_path / "cfg"))
+    assert again.returncode == 0 and "2 unchanged" in again.stdout and "Scanned 1 library" in again.stdout
