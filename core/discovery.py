@@ -122,16 +122,16 @@ class DiscoveryInfo:
     @property
     def unique_id(self) -> str:
         """The stable device id: the first non-empty of :data:`ID_PROPERTIES`, else the instance name."""
-        for key in ID_PROPERTIES:
-            value = self.properties.get(key, "").strip()
-            if value:
-                return value
-        return self.instance_name
+        return self._first_property(ID_PROPERTIES)
 
     @property
     def friendly_name(self) -> str:
         """The first non-empty of :data:`NAME_PROPERTIES`, else the instance name."""
-        for key in NAME_PROPERTIES:
+        return self._first_property(NAME_PROPERTIES)
+
+    def _first_property(self, keys: Iterable[str]) -> str:
+        """The first non-empty TXT value among ``keys``, else the instance name."""
+        for key in keys:
             value = self.properties.get(key, "").strip()
             if value:
                 return value
