@@ -12,6 +12,10 @@
 #   avahi-utils       avahi-publish / avahi-browse for the mDNS discovery tests
 #   iproute2          `ip netns` / veth pairs for the mDNS discovery tests
 #   procps            ps / pkill used by tests that manage child processes
+#   qbittorrent-nox   real torrent client for the acquisition end-to-end tests (Web API v2)
+#   transmission-daemon real torrent client and the seeder in those tests (RPC)
+#   nzbget            real usenet client for the usenet-path tests (JSON-RPC)
+#   mktorrent         makes .torrent files in tests (a second opinion on our info-hash)
 set -euo pipefail
 
 PACKAGES=(
@@ -23,6 +27,10 @@ PACKAGES=(
   avahi-utils
   iproute2
   procps
+  qbittorrent-nox
+  transmission-daemon
+  nzbget
+  mktorrent
   ca-certificates
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -83,6 +83,157 @@ class MediaItem(Base):
 
     added_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {c.key: getattr(self, c.key) for c in self.__table__.columns}
+
+
+# -- acquisition -------------------------------------------------------------------------------
+
+
+class WantedTitle(Base):
+    """A series, movie, music album or book the user wants (Sonarr's series, Radarr's movie).
+
+    ``media_type`` is ``series``, ``movie``, ``album`` or ``book``. ``monitor`` says which of a
+    series' episodes are wanted: ``all``, ``future`` (airing after it was added), ``seasons``
+    (those in ``seasons``) or ``none``. ``ids`` holds external ids (``tmdbid``, ``tvdbid``,
+    ``imdbid`` …). ``quality_profile`` names a profile from the configuration. ``root_folder`` is
+    the library folder imports go to; ``path`` the title's own folder below it, once known.
+    ``details`` keeps what a metadata provider said (overview, runtime in minutes, status).
+    """
+
+    __tablename__ = "wanted_titles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(16), index=True)
+    title: Mapped[str] = mapped_column(String(512), index=True)
+    year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    ids: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    quality_profile: Mapped[str] = mapped_column(String(128))
+    monitor: Mapped[str] = mapped_column(String(16), default="all")
+    seasons: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
+    root_folder: Mapped[str | None] = mapped_column(Text, nullable=True)
+    path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    added_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    last_search_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {c.key: getattr(self, c.key) for c in self.__table__.columns}
+
+
+class WantedTarget(Base):
+    """One thing a grab fills: an episode of a series, or the movie / album / book itself.
+
+    ``kind`` is ``episode``, ``movie``, ``album`` or ``book``. Episodes carry ``season``,
+    ``episode``, ``absolute_episode`` and ``air_date`` ("YYYY-MM-DD", the original air date in
+    UTC). ``monitored`` targets without a file are *missing*; those whose ``file_quality`` ranks
+    below their profile's cutoff are *cutoff unmet*. ``runtime`` is minutes (size limits).
+    """
+
+    __tablename__ = "wanted_targets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title_id: Mapped[int] = mapped_column(ForeignKey("wanted_titles.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    season: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    episode: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    absolute_episode: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    air_date: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    name: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    runtime: Mapped[float | None] = mapped_column(Float, nullable=True)
+    monitored: Mapped[bool] = mapped_column(Boolean, default=True)
+    file_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    file_quality: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    file_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    file_score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_search_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {c.key: getattr(self, c.key) for c in self.__table__.columns}
+
+
+class Grab(Base):
+    """A release handed to a download client, tracked until it is imported or failed.
+
+    ``state``: ``queued``, ``downloading``, ``import_pending``, ``importing``, ``imported``,
+    ``failed``. ``download_id`` is the client's id (the info-hash for torrents, computed by the
+    hub before sending). ``release`` is the :class:`~omnimedia.core.acquisition.types.Release`
+    as a dict; ``release_key`` its identity (:attr:`Release.key`), used to refuse duplicate grabs.
+    ``target_ids`` are the :class:`WantedTarget` ids it should fill. ``progress`` 0.0–1.0.
+    """
+
+    __tablename__ = "grabs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title_id: Mapped[int | None] = mapped_column(ForeignKey("wanted_titles.id", ondelete="SET NULL"), nullable=True, index=True)
+    target_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    release: Mapped[dict[str, Any]] = mapped_column(JSON)
+    release_title: Mapped[str] = mapped_column(String(1024))
+    release_key: Mapped[str] = mapped_column(String(1024), index=True)
+    indexer: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    protocol: Mapped[str] = mapped_column(String(16))
+    quality: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    score: Mapped[int] = mapped_column(Integer, default=0)
+    download_client: Mapped[str] = mapped_column(String(255))
+    download_id: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    downloaded: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    eta: Mapped[float | None] = mapped_column(Float, nullable=True)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    content_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    imported_paths: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    grabbed_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    completed_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {c.key: getattr(self, c.key) for c in self.__table__.columns}
+
+
+class HistoryEvent(Base):
+    """What happened to a release: ``grabbed``, ``imported``, ``upgraded``, ``import_failed``,
+    ``download_failed``, ``blocklisted``, ``deleted``. ``data`` holds the details (paths,
+    reasons, the client's message)."""
+
+    __tablename__ = "acquisition_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event: Mapped[str] = mapped_column(String(32), index=True)
+    title_id: Mapped[int | None] = mapped_column(ForeignKey("wanted_titles.id", ondelete="SET NULL"), nullable=True, index=True)
+    target_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    grab_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    release_title: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    quality: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    indexer: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    download_client: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {c.key: getattr(self, c.key) for c in self.__table__.columns}
+
+
+class BlocklistEntry(Base):
+    """A release never to grab again (its download failed, or the user said so).
+    Matched by ``release_key``, by ``infohash``, or by title + indexer."""
+
+    __tablename__ = "blocklist"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title_id: Mapped[int | None] = mapped_column(ForeignKey("wanted_titles.id", ondelete="CASCADE"), nullable=True, index=True)
+    release_title: Mapped[str] = mapped_column(String(1024), index=True)
+    release_key: Mapped[str] = mapped_column(String(1024), index=True)
+    indexer: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    protocol: Mapped[str] = mapped_column(String(16))
+    infohash: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[float] = mapped_column(Float)
 
     def as_dict(self) -> dict[str, Any]:
         return {c.key: getattr(self, c.key) for c in self.__table__.columns}

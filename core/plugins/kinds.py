@@ -15,6 +15,8 @@ import abc
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..acquisition.types import DownloadItem, DownloadRequest, Release, SearchQuery
+
 if TYPE_CHECKING:
     from ..hub import Hub
 
@@ -35,30 +37,66 @@ class Provider(abc.ABC):
 
 
 class Indexer(Provider):
-    """Finds releases (Torznab, Newznab, RSS …)."""
+    """Finds releases (Torznab, Newznab, RSS …).
+
+    Errors: every method raises a :class:`~omnimedia.core.errors.ProviderError` subclass
+    (``ProviderAuthError``, ``ProviderRateLimited``, ``ProviderUnavailable``,
+    ``ProviderResponseError``) with a message naming the indexer; never a bare aiohttp/XML error.
+    The engine turns them into per-indexer health with backoff.
+    """
 
     kind = "indexer"
+    #: ``torrent`` or ``usenet``
+    protocol: str = "torrent"
+
+    async def caps(self) -> dict[str, Any]:
+        """What the indexer supports: ``{"search_types": {type: [param, …]}, "categories":
+        [{"id", "name", "subcats": [...]}], "limits": {"max", "default"}}``. Indexers without a
+        caps endpoint (plain RSS) return what they can do: RSS only."""
+        return {"search_types": {}, "categories": [], "limits": {"max": 100, "default": 100}}
 
     @abc.abstractmethod
-    async def search(self, query: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Search; ``query`` has ``q`` and optional ``type`` (``tv``, ``movie``…), ``season``,
-        ``episode``, ids (``tvdbid``, ``imdbid``…). Returns releases as dicts with at least
-        ``title``, ``download_url``, ``size`` (bytes), ``protocol`` (``torrent``/``usenet``)."""
+    async def search(self, query: SearchQuery) -> list[Release]:
+        """Run ``query`` (see :class:`~omnimedia.core.acquisition.types.SearchQuery`), following
+        pagination up to ``query.limit`` results (all pages the indexer offers when None, with a
+        sane cap). Indexers that cannot search (plain RSS) return their feed filtered by ``q``."""
+
+    @abc.abstractmethod
+    async def rss(self) -> list[Release]:
+        """The newest releases (the indexer's RSS feed / an empty-query search), for RSS sync."""
 
 
 class Downloader(Provider):
-    """A download client (qBittorrent, Transmission, NZBGet, SABnzbd …)."""
+    """A download client (qBittorrent, Transmission, NZBGet, SABnzbd …).
+
+    Errors: :class:`~omnimedia.core.errors.ProviderError` subclasses, with a message naming the
+    client (``ProviderUnavailable`` when it is down, ``ProviderAuthError`` on 401/403 or a wrong
+    password). Synchronous client libraries run on a worker thread, never on the loop.
+    """
 
     kind = "downloader"
+    #: ``torrent`` or ``usenet``
+    protocol: str = "torrent"
 
     @abc.abstractmethod
-    async def add(self, release: Mapping[str, Any], *, category: str | None = None) -> str:
-        """Hand a release to the client; return the client's id for it (an info-hash for torrents)."""
+    async def add(self, request: DownloadRequest) -> str:
+        """Hand a grab to the client; return the id the client tracks it by (the request's
+        ``infohash`` for torrents, the client's job id for usenet). Adding a torrent the client
+        already has returns its id without error."""
 
     @abc.abstractmethod
-    async def items(self) -> list[dict[str, Any]]:
-        """Everything the client tracks: ``id``, ``name``, ``state``, ``progress`` (0–1),
-        ``size`` (bytes), ``save_path``."""
+    async def items(self) -> list[DownloadItem]:
+        """Every download the client tracks in our category (all when no category is set)."""
+
+    @abc.abstractmethod
+    async def remove(self, item_id: str, *, delete_data: bool = False) -> None:
+        """Remove a download (and its files when ``delete_data``). Unknown ids are ignored."""
+
+    async def status(self) -> dict[str, Any]:
+        """Check the client is reachable and logged in: ``{"version": str, ...}``. Raises a
+        ``ProviderError`` when it is not. The default lists the items."""
+        await self.items()
+        return {"version": None}
 
 
 class StorageProvider(Provider):
@@ -113,13 +151,20 @@ class AIBackend(Provider):
 
 
 class MetadataProvider(Provider):
-    """Titles, years, episode lists and artwork (TMDB …)."""
+    """Titles, years, episode lists and air dates (TMDB …). Errors as for :class:`Indexer`."""
 
     kind = "metadata_provider"
 
     @abc.abstractmethod
     async def search(self, title: str, *, media_type: str, year: int | None = None) -> list[dict[str, Any]]:
-        """Candidates: ``id``, ``title``, ``year``, ``media_type``."""
+        """Candidates, best first: ``{"id": str (the provider's id), "title", "year",
+        "media_type" ("series"|"movie"), "overview", "ids": {"tmdbid", "tvdbid", "imdbid"…}}``."""
+
+    @abc.abstractmethod
+    async def details(self, provider_id: str, *, media_type: str) -> dict[str, Any]:
+        """One title in full: the search fields plus ``runtime`` (minutes), ``status``, and for
+        series ``episodes``: ``[{"season", "episode", "title", "air_date" ("YYYY-MM-DD" or
+        None), "absolute_episode"}]``. Raises ``ProviderResponseError`` for an unknown id."""
 
 
 #: kind name → abstract class
