@@ -11,6 +11,7 @@ from typing import Any
 
 import voluptuous as vol
 
+from ..acquisition.config import ACQUISITION_SCHEMA
 from ..const import DEFAULT_PORT, MEDIA_TYPES
 from .loader import ConfigError, NodeDict, NodeList
 
@@ -63,6 +64,7 @@ CORE_SCHEMA = vol.Schema(
         vol.Optional("libraries", default=[]): [LIBRARY_SCHEMA],
         vol.Optional("scanner", default={}): SCANNER_SCHEMA,
         vol.Optional("discovery", default={}): DISCOVERY_SCHEMA,
+        vol.Optional("acquisition", default={}): ACQUISITION_SCHEMA,
         vol.Optional("plugins_dir"): str,
         # Validated one by one against each plugin's own schema, see validate_plugin_entries().
         vol.Optional("plugins", default=[]): [dict],
@@ -82,6 +84,7 @@ class HubConfig:
     discovery: dict[str, Any]
     plugins: list[dict[str, Any]]
     plugins_dir: Path | None = None
+    acquisition: dict[str, Any] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -155,6 +158,7 @@ def allowed_keys() -> dict[tuple[Any, ...], list[str]]:
         ("scanner",): _schema_keys(SCANNER_SCHEMA),
         ("database",): _schema_keys(DATABASE_SCHEMA),
         ("discovery",): _schema_keys(DISCOVERY_SCHEMA),
+        ("acquisition",): _schema_keys(ACQUISITION_SCHEMA),
     }
 
 
@@ -193,6 +197,7 @@ def validate_core(tree: Any, config_dir: Path) -> tuple[HubConfig | None, list[C
         discovery=data["discovery"],
         plugins=data["plugins"],
         plugins_dir=plugins_dir,
+        acquisition=data["acquisition"],
         raw=tree,
     )
     return config, errors
