@@ -189,6 +189,8 @@ class Grab(Base):
     grabbed_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
     completed_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: when ``progress`` last grew (stalled-download detection)
+    progress_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     def as_dict(self) -> dict[str, Any]:
         return {c.key: getattr(self, c.key) for c in self.__table__.columns}

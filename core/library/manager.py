@@ -234,6 +234,25 @@ class LibraryManager:
             )
         await self._update_sensors(context)
 
+    async def refresh_paths(self, paths: list[str]) -> None:
+        """Reconcile just ``paths`` (files or folders) now, without waiting for the watcher: the
+        acquisition engine calls this after an import. Paths outside every library are ignored."""
+        by_root: dict[str, set[str]] = {}
+        for path in paths:
+            lib = self.library_for(path)
+            if lib is not None:
+                by_root.setdefault(lib["path"], set()).add(os.path.normpath(path))
+        for root, scoped in by_root.items():
+            await self._on_changes(root, scoped)
+
+    def library_for(self, path: str) -> dict[str, Any] | None:
+        """The configured library whose folder holds ``path`` (None when outside all)."""
+        path = os.path.normpath(path)
+        for lib in self._libraries.values():
+            if path == lib["path"] or path.startswith(lib["path"] + os.sep):
+                return dict(lib)
+        return None
+
     def _observe(self, lib: dict[str, Any], paths: set[str]) -> tuple[dict[str, FileInfo], set[str]]:
         """(blocking) What is now at ``paths``: files found (folders walked) and the scope of
         paths whose items may have changed."""

@@ -1,14 +1,14 @@
 """acquisition tables
 
-Revision ID: 1a3a205c429c
+Revision ID: 4389569ce165
 Revises: d96a52981fd4
-Create Date: 2026-11-21 07:30:02.408756
+Create Date: 2026-11-21 07:32:51.280183
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '1a3a205c429c'
+revision = '4389569ce165'
 down_revision = 'd96a52981fd4'
 branch_labels = None
 depends_on = None
@@ -103,6 +103,7 @@ def upgrade() -> None:
     sa.Column('grabbed_at', sa.Float(), nullable=False),
     sa.Column('updated_at', sa.Float(), nullable=False),
     sa.Column('completed_at', sa.Float(), nullable=True),
+    sa.Column('progress_at', sa.Float(), nullable=True),
     sa.ForeignKeyConstraint(['title_id'], ['wanted_titles.id'], name=op.f('fk_grabs_title_id_wanted_titles'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_grabs'))
     )
