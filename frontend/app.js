@@ -2,6 +2,8 @@
 //
 // Routes: #/library[?text=&type=&library=&offset=&view=]  #/item/<id>  #/devices  #/entities
 //         #/plugins  #/events
+//         acquisition: #/wanted[?tab=]  #/wanted/<id>  #/search[?q=&type=&title_id=&target_id=]
+//         #/queue  #/history[?tab=blocklist]  #/indexers
 // Each view module exports `render(main, {params, query}) → cleanup function | undefined`.
 import { api, clearError, showError } from "./api.js";
 import { replace } from "./dom.js";
@@ -14,6 +16,11 @@ import * as events from "./view-events.js";
 import * as item from "./view-item.js";
 import * as library from "./view-library.js";
 import * as plugins from "./view-plugins.js";
+import * as acquisitionHealth from "./view-acquisition-health.js";
+import * as acquisitionHistory from "./view-history.js";
+import * as acquisitionQueue from "./view-queue.js";
+import * as acquisitionSearch from "./view-search.js";
+import * as wanted from "./view-wanted.js";
 
 const ROUTES = [
   { pattern: /^\/library$/, name: "library", view: library, title: "Library" },
@@ -22,6 +29,12 @@ const ROUTES = [
   { pattern: /^\/entities$/, name: "entities", view: entities, title: "Entities" },
   { pattern: /^\/plugins$/, name: "plugins", view: plugins, title: "Plugins" },
   { pattern: /^\/events$/, name: "events", view: events, title: "Events" },
+  { pattern: /^\/wanted$/, name: "wanted", view: wanted, title: "Wanted" },
+  { pattern: /^\/wanted\/(\d+)$/, name: "wanted", view: wanted, title: "Wanted" },
+  { pattern: /^\/search$/, name: "search", view: acquisitionSearch, title: "Interactive search" },
+  { pattern: /^\/queue$/, name: "queue", view: acquisitionQueue, title: "Queue" },
+  { pattern: /^\/history$/, name: "history", view: acquisitionHistory, title: "History" },
+  { pattern: /^\/indexers$/, name: "indexers", view: acquisitionHealth, title: "Indexers & clients" },
 ];
 
 let cleanup = null;

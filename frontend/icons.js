@@ -24,6 +24,16 @@ const PATHS = {
   back: ["M15 5l-7 7 7 7"],
   close: ["M6 6l12 12M18 6L6 18"],
   logo: ["M12 2l9 5v10l-9 5-9-5V7z", "M10 9l5 3-5 3z"],
+  // acquisition
+  wanted: ["M6 3h12v18l-6-4-6 4z"],
+  queue: ["M12 3v11", "M7 9l5 5 5-5", "M4 19h16"],
+  history: ["M12 21a9 9 0 1 1 0-18a9 9 0 1 1 0 18", "M12 7v5l3 2"],
+  indexers: ["M4 4h16v6H4z", "M4 14h16v6H4z", "M8 7h.01M8 17h.01"],
+  bolt: ["M13 2L4 14h7l-1 8 9-12h-7z"],
+  trash: ["M4 7h16", "M10 11v6M14 11v6", "M6 7l1 13h10l1-13", "M9 7V4h6v3"],
+  plus: ["M12 5v14M5 12h14"],
+  check: ["M5 12l5 5 9-10"],
+  block: ["M12 21a9 9 0 1 1 0-18a9 9 0 1 1 0 18", "M5.6 5.6l12.8 12.8"],
 };
 
 /** The icon named `name` (falls back to a generic file). */
