@@ -102,7 +102,8 @@ _SECRET = vol.All(str, vol.Length(min=1))
 #: read access token) is required.
 CONFIG_SCHEMA = vol.Schema(
     {
-        vol.Required(_OneOf("api_key", "access_token")): _SECRET,
+        # the message makes the hub's config errors read "required key '… api_key or access_token' is missing"
+        vol.Required(_OneOf("api_key", "access_token"), msg="required key not provided"): _SECRET,
         vol.Optional("language", default=DEFAULT_LANGUAGE): vol.All(str, vol.Length(min=2)),
         vol.Optional("base_url", default=DEFAULT_BASE_URL): _base_url,
         vol.Optional("timeout", default=DEFAULT_TIMEOUT): vol.All(vol.Coerce(float), vol.Range(min=1, max=300)),
@@ -353,7 +354,7 @@ class TmdbProvider(MetadataProvider):
             async with self._client().get(url, params=query) as resp:
                 body = await resp.read()
                 status, headers, content_type = resp.status, resp.headers, resp.content_type
-        except asyncio.TimeoutError as err:
+        except TimeoutError as err:
             raise ProviderUnavailable(f"{self._label}: no answer from {self.base_url} within {self.timeout:g} s") from err
         except aiohttp.ClientError as err:
             detail = self._redact(str(err)) or type(err).__name__
