@@ -72,6 +72,21 @@ def rank(name: str | None) -> int:
     return quality(name).rank
 
 
+#: Bytes in the "MB" of size limits and "GB" of messages: binary units (MiB/GiB), as Sonarr and
+#: Radarr count them (their ``Megabytes()`` / human-readable sizes are powers of 1024).
+MB = 1024 * 1024
+GB = 1024 * MB
+
+
+def format_size(num_bytes: float) -> str:
+    """A size for people: ``"9.8 GB"``, ``"850 MB"``, ``"12 KB"`` (binary units, see :data:`MB`)."""
+    if num_bytes >= GB:
+        return f"{num_bytes / GB:.1f} GB"
+    if num_bytes >= MB:
+        return f"{num_bytes / MB:.0f} MB"
+    return f"{num_bytes / 1024:.0f} KB"
+
+
 @dataclass(slots=True)
 class QualityProfile:
     """A validated profile from the configuration (see :data:`DEFAULT_PROFILES` for examples).
@@ -114,6 +129,11 @@ class QualityProfile:
         """True when a file of ``quality_name`` is at or above the cutoff."""
         return quality_name is not None and rank(quality_name) >= rank(self.cutoff)
 
+    def size_range(self, quality_name: str, minutes: float) -> tuple[float | None, float | None]:
+        """(min, max) bytes for a release of ``quality_name`` lasting ``minutes`` (None = no limit)."""
+        lo, hi = self.size_limits(quality_name)
+        return (lo * minutes * MB if lo else None), (hi * minutes * MB if hi is not None else None)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name, "qualities": list(self.qualities), "cutoff": self.cutoff,
@@ -123,6 +143,13 @@ class QualityProfile:
             "minimum_age": self.minimum_age, "delay": self.delay,
             "preferred_protocol": self.preferred_protocol, "minimum_score": self.minimum_score,
         }
+
+
+def default_profile(name: str = "Any") -> QualityProfile:
+    """The built-in profile ``name`` (:data:`DEFAULT_PROFILES`), with every other field at its
+    default. Raises ``KeyError`` for an unknown name."""
+    return QualityProfile(name=name, **{k: list(v) if isinstance(v, list) else v
+                                        for k, v in DEFAULT_PROFILES[name].items()})
 
 
 def _names(*names: str) -> list[str]:
