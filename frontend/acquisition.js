@@ -22,6 +22,7 @@ export const GRAB_STATES = {
   importing: ["Importing", "info"],
   imported: ["Imported", "ok"],
   failed: ["Failed", "bad"],
+  removed: ["Removed", "muted"],
 };
 
 export const TARGET_STATUS = {
@@ -29,6 +30,7 @@ export const TARGET_STATUS = {
   cutoff_unmet: ["Cutoff unmet", "info"],
   have: ["Have", "ok"],
   queued: ["Queued", "muted"],
+  unmonitored: ["Unmonitored", "muted"],
 };
 
 export const HEALTH_STATUS = {
@@ -40,6 +42,7 @@ export const HEALTH_STATUS = {
 
 export const HISTORY_EVENTS = {
   grabbed: ["Grabbed", "info"],
+  grab_failed: ["Grab failed", "bad"],
   imported: ["Imported", "ok"],
   upgraded: ["Upgraded", "ok"],
   import_failed: ["Import failed", "bad"],

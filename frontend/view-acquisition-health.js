@@ -13,12 +13,16 @@ export function render(main) {
   const summary = h("p", { class: "muted page-sub", id: "health-summary" });
   const indexers = h("div", { id: "health-indexers", "aria-busy": "true" });
   const clients = h("div", { id: "health-clients", "aria-busy": "true" });
+  const metadataTitle = h("h2", { class: "section-title", text: "Metadata providers", hidden: true });
+  const metadata = h("div", { id: "health-metadata" });
   main.append(
     pageHead("Indexers & download clients", summary),
     h("h2", { class: "section-title first", text: "Indexers" }),
     indexers,
     h("h2", { class: "section-title", text: "Download clients" }),
     clients,
+    metadataTitle,
+    metadata,
   );
 
   let controller = null;
@@ -29,10 +33,14 @@ export function render(main) {
       const data = await api("/api/acquisition/health", { signal: controller.signal });
       const ix = data.indexers || [];
       const dc = data.download_clients || [];
-      const failing = [...ix, ...dc].filter((x) => x.status === "failing").length;
+      const mp = data.metadata_providers || [];
+      const failing = [...ix, ...dc, ...mp].filter((x) => x.status === "failing").length;
       summary.textContent = `${plural(ix.length, "indexer")} · ${plural(dc.length, "download client")}${failing ? ` · ${failing} failing` : ""}`;
       replace(indexers, cards(ix, "indexers", "No indexers are configured. Add a torznab, newznab or rss indexer under plugins in configuration.yaml."));
       replace(clients, cards(dc, "queue", "No download clients are configured. Add qbittorrent, transmission, nzbget or sabnzbd in configuration.yaml."));
+      // Metadata providers are optional: the section only shows when one is configured.
+      metadataTitle.hidden = !mp.length;
+      replace(metadata, mp.length ? cards(mp, "search", "") : null);
     } catch (err) {
       showError(err);
     } finally {
@@ -75,7 +83,7 @@ function cards(items, iconName, emptyText) {
     "ul",
     { class: "cards health-cards" },
     sorted.map((x) => {
-      const failing = x.status === "failing";
+      const failing = x.status === "failing" || (x.status === "disabled" && Boolean(x.message));
       return h(
         "li",
         { class: `panel health status-${x.status}${failing ? " plugin-failed" : ""}`, dataset: { name: x.name, status: x.status } },

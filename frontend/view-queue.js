@@ -1,17 +1,24 @@
 // Queue: the grabs the hub is tracking, with their state and a live progress bar. Updates come from
-// `acquisition_grab_updated` hub events (the grab as /api/acquisition/queue lists it) and are applied
-// in place; a slow refresh (every 30 s, and after a reconnect) catches anything missed.
+// `acquisition_grab_updated` hub events (the grab as /api/acquisition/queue lists it; state "removed"
+// when it left the queue) and are applied in place; a slow refresh (every 30 s while something is
+// active, and after a reconnect) catches anything missed.
+//
+// Route: #/queue[?all=1]  (all: include imported and failed grabs)
 import { api, showError } from "./api.js";
 import { debounce, formatAgo, formatSize, formatTime, h, replace } from "./dom.js";
-import { icon } from "./icons.js";
 import { hubSocket } from "./ws.js";
 import { GRAB_STATES, badge, confirmButton, emptyState, pageHead, plural, progressBar, setProgress } from "./acquisition.js";
 
 const SLOW_REFRESH_MS = 30000;
 const ACTIVE = new Set(["queued", "downloading", "import_pending", "importing"]);
 
-export function render(main) {
+export function render(main, { query }) {
   const summary = h("p", { class: "muted page-sub", id: "queue-summary" });
+  const showAll = h("input", { type: "checkbox", id: "queue-all", checked: query.get("all") === "1" });
+  showAll.addEventListener("change", () => {
+    history.replaceState(null, "", showAll.checked ? "#/queue?all=1" : "#/queue");
+    load();
+  });
   const body = h("tbody", {});
   const table = h(
     "div",
@@ -28,7 +35,7 @@ export function render(main) {
     ),
   );
   const box = h("div", { id: "queue", "aria-busy": "true" });
-  main.append(pageHead("Queue", summary), box);
+  main.append(pageHead("Queue", summary, h("label", { class: "check" }, showAll, h("span", { text: "Include imported and failed" }))), box);
 
   /** id → {grab, tr, cells} */
   const rows = new Map();
@@ -106,6 +113,12 @@ export function render(main) {
   function upsert(grab) {
     if (!grab || grab.id === undefined || grab.id === null) return;
     const existing = rows.get(grab.id);
+    if (grab.state === "removed") {
+      if (existing) existing.tr.remove();
+      rows.delete(grab.id);
+      drawSummary();
+      return;
+    }
     if (existing) {
       fill(existing, { ...existing.grab, ...grab });
     } else {
@@ -120,7 +133,7 @@ export function render(main) {
     if (controller) controller.abort();
     controller = new AbortController();
     try {
-      const data = await api("/api/acquisition/queue", { signal: controller.signal });
+      const data = await api("/api/acquisition/queue", { params: { all: showAll.checked ? "true" : "" }, signal: controller.signal });
       const grabs = data.grabs || [];
       const seen = new Set(grabs.map((g) => g.id));
       for (const [id, row] of rows) {

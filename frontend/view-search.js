@@ -194,7 +194,7 @@ export function render(main, { query }) {
       h("td", {}, decisionBadge(decision, result)),
       titleCell,
       h("td", { class: "nowrap", text: r.indexer || "" }),
-      h("td", { class: "nowrap", text: qualityName(result.quality) }),
+      h("td", { class: "nowrap", text: qualityName(result.quality) + revisionText(result) }),
       h("td", { class: "num", text: formatSize(r.size) }),
       h("td", { class: "num", title: r.published ? formatTime(r.published) : null, text: formatReleaseAge(r.published) }),
       h("td", { class: "num", title: r.protocol === "usenet" ? "grabs" : "seeders / peers", text: peers(r) }),
@@ -266,8 +266,18 @@ function qualityName(quality) {
   if (!quality) return "";
   if (typeof quality === "string") return quality;
   const name = quality.name || quality.quality || "";
-  const extra = [quality.proper ? "PROPER" : null, quality.repack ? "REPACK" : null, quality.revision > 1 ? `v${quality.revision}` : null].filter(Boolean);
-  return [name, ...extra].join(" ");
+  return name;
+}
+
+/** " v2" / " PROPER" when the release is a newer revision of the same quality. */
+function revisionText(result) {
+  const rev = result.revision;
+  const parsed = result.parsed || {};
+  if (parsed.proper) return " PROPER";
+  if (parsed.repack) return " REPACK";
+  if (typeof rev === "number" && rev > 1) return ` v${rev}`;
+  if (rev && typeof rev === "object" && rev.version > 1) return ` v${rev.version}`;
+  return "";
 }
 
 function peers(r) {

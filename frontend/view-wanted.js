@@ -75,10 +75,12 @@ async function automaticSearch(note, titleId, titleName, targetIds = null) {
 function showSearchResult(note, titleName, result) {
   const grabbed = result.grabbed || [];
   const errors = result.errors || [];
+  const decisions = Array.isArray(result.decisions) ? result.decisions : [];
+  const accepted = decisions.filter((d) => d.accepted).length;
   const parts = [
-    grabbed.length ? `grabbed ${grabbed.map((g) => g.release_title || g.title).join(", ")}` : "nothing grabbed",
-    result.decisions !== undefined ? `${plural(result.decisions, "release")} considered` : null,
-  ].filter(Boolean);
+    grabbed.length ? `grabbed ${grabbed.map((g) => g.release_title).join(", ")}` : "nothing grabbed",
+    decisions.length ? `${plural(decisions.length, "release")} considered, ${accepted} accepted` : "no releases found",
+  ];
   replace(
     note,
     h(
@@ -278,7 +280,7 @@ function addForm(onAdded) {
   const seasons = h("input", { name: "seasons", id: "add-seasons", placeholder: "e.g. 1, 2", autocomplete: "off" });
   const episodes = h("input", { name: "episodes", id: "add-episodes", placeholder: "e.g. S01E01-E10, S02E03", autocomplete: "off" });
   const ids = h("input", { name: "ids", id: "add-ids", placeholder: "e.g. tvdbid=81189 imdbid=tt0903747", autocomplete: "off" });
-  const lookup = h("input", { type: "checkbox", name: "lookup", id: "add-lookup" });
+  const lookup = h("input", { type: "checkbox", name: "lookup", id: "add-lookup", checked: true });
   const search = h("input", { type: "checkbox", name: "search", id: "add-search" });
   const submit = h("button", { type: "submit", class: "btn primary", id: "add-submit" }, icon("plus"), h("span", { text: "Add" }));
   const field = (label, control, extra = {}) => h("label", { class: "field", ...extra }, h("span", { class: "field-label", text: label }), control);
@@ -305,7 +307,7 @@ function addForm(onAdded) {
     h(
       "div",
       { class: "form-foot" },
-      h("label", { class: "check" }, lookup, h("span", { text: "Look up title, year and episodes with the metadata provider" })),
+      h("label", { class: "check" }, lookup, h("span", { text: "Look up details and episodes with the metadata provider (when one is configured)" })),
       h("label", { class: "check" }, search, h("span", { text: "Search for it right away" })),
       submit,
     ),
@@ -349,7 +351,7 @@ function addForm(onAdded) {
       showError(err);
       return;
     }
-    if (lookup.checked) body.lookup = true;
+    body.lookup = lookup.checked;
     if (search.checked) body.search = true;
     submit.disabled = true;
     try {
