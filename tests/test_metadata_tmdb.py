@@ -6,6 +6,7 @@ shapes and error bodies and checks the API key the way TMDB does.
 
 from __future__ import annotations
 
+import shutil
 import socket
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from omnimedia.core.errors import (
 from omnimedia.core.plugins.kinds import MetadataProvider
 from omnimedia.plugins.tmdb import CONFIG_SCHEMA, TmdbProvider
 
-from .conftest import minimal_config, write_config
+from .conftest import ROOT, minimal_config, write_config
 from .fake_tmdb import VALID_ACCESS_TOKEN, VALID_API_KEY, FakeTmdb
 
 
@@ -328,3 +329,18 @@ async def test_hub_loads_the_plugin_and_the_provider_works(hub_factory, base_url
     finally:
         await provider.close()
     assert (movie["title"], movie["year"], movie["ids"]["imdbid"]) == ("Dune", 2021, "tt1160419")
+
+
+def test_commented_example_in_config_is_valid(tmp_path: Path) -> None:
+    """config/configuration.yaml ships the tmdb entry commented out; uncommented, it is valid."""
+    text = (ROOT / "config" / "configuration.yaml").read_text(encoding="utf-8")
+    block = text[text.index("  # - platform: tmdb"):]
+    lines = block.splitlines()[:3]
+    assert lines[0] == "  # - platform: tmdb"
+    uncommented = "\n".join(line.replace("  # ", "  ", 1) for line in lines) + "\n"
+    shutil.copy(ROOT / "config" / "secrets.yaml", tmp_path / "secrets.yaml")
+    write_config(tmp_path, minimal_config(extra="plugins:\n" + uncommented))
+    config, _plugins, errors = prepare(tmp_path)
+    assert [str(e) for e in errors] == []
+    (entry,) = config.plugins
+    assert entry["platform"] == "tmdb" and entry["api_key"] == "your-tmdb-v3-api-key"
