@@ -281,6 +281,43 @@ async def test_html_error_page_is_unavailable(aiohttp_server: Any) -> None:
         await provider.close()
 
 
+async def test_no_answer_in_time_is_unavailable(aiohttp_server: Any) -> None:
+    import asyncio
+
+    from aiohttp import web
+
+    release = asyncio.Event()
+
+    async def hang(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", hang)
+    server = await aiohttp_server(app)
+    entry = CONFIG_SCHEMA({"api_key": VALID_API_KEY, "base_url": str(server.make_url("")), "timeout": 1})
+    provider = TmdbProvider(None, entry)
+    try:
+        with pytest.raises(ProviderUnavailable, match=r"no answer from http://127.0.0.1:\d+ within 1 s"):
+            await provider.details("550", media_type="movie")
+    finally:
+        release.set()
+        await provider.close()
+
+
+def test_retry_after_as_seconds_or_http_date() -> None:
+    import email.utils
+    import time
+
+    from omnimedia.plugins.tmdb import _retry_after
+
+    assert _retry_after("7") == 7
+    assert _retry_after(None) is None and _retry_after("soon") is None
+    in_a_minute = email.utils.formatdate(time.time() + 60, usegmt=True)
+    assert 50 < _retry_after(in_a_minute) <= 60
+    assert _retry_after(email.utils.formatdate(time.time() - 60, usegmt=True)) == 0
+
+
 # -- configuration and registration -------------------------------------------------------------
 
 
