@@ -17,13 +17,17 @@ from .conftest import minimal_config, write_config
 GOOD = '''
 import voluptuous as vol
 from omnimedia.core.plugins import PluginManifest, hookimpl
+from omnimedia.core.acquisition.types import Release
 from omnimedia.core.plugins.kinds import Indexer
 
 SETUPS = []
 
 class DemoIndexer(Indexer):
     async def search(self, query):
-        return [{"title": "Demo.S01E01.720p.HDTV.x264-GRP", "download_url": "magnet:?", "size": 1, "protocol": "torrent"}]
+        return [Release(title="Demo.S01E01.720p.HDTV.x264-GRP", indexer=self.name, protocol="torrent", size=1)]
+
+    async def rss(self):
+        return await self.search(None)
 
 @hookimpl
 def omnimedia_manifest():
@@ -139,7 +143,7 @@ async def test_isolation_of_failing_plugins(tmp_path: Path, hub_factory, monkeyp
     assert await hub.services.call("demo", "ping") == "pong"
     indexer_cls = hub.plugins.providers("indexer")["demo"]
     results = await indexer_cls(hub, {"platform": "demo"}).search({"q": "demo"})
-    assert results[0]["title"].startswith("Demo.S01E01")
+    assert results[0].title.startswith("Demo.S01E01")
 
     # Not ready → retried with backoff until it works, while the hub runs.
     flaky = __import__("omnimedia_local_plugins.not_ready", fromlist=["ATTEMPTS"])
