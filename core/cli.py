@@ -1,5 +1,5 @@
 """The ``omnimedia`` command: run the hub, check the configuration, scan, parse release names,
-list plugins and discover devices."""
+search the configured indexers, list plugins and discover devices."""
 
 from __future__ import annotations
 
@@ -194,6 +194,65 @@ def _info_dict(info: Any) -> dict[str, Any]:
 
 
 # -- parser -------------------------------------------------------------------------------------
+def _size(value: int | None) -> str:
+    if not value:
+        return "?"
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.1f} {unit}" if unit != "B" else f"{value} B"
+        value /= 1024
+    return "?"
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    config, plugins, errors = _prepare(args)
+    if errors or config is None:
+        _print_errors(errors)
+        return 1
+    _setup_logging("warning")
+
+    from .db import DatabaseError
+    from .hub import Hub
+
+    search_type = {"tv": "tvsearch", "movie": "movie", "music": "music", "book": "book", None: "search"}[args.type]
+
+    async def _main() -> int:
+        hub = Hub(config, plugins)
+        try:
+            await hub.start(serve_http=False, initial_scan=False, watch=False, discovery=False, background=False)
+        except DatabaseError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        try:
+            if not hub.acquisition.indexers:
+                print("error: no indexers are configured (add a torznab, newznab or rss entry under plugins:)",
+                      file=sys.stderr)
+                return 1
+            result = await hub.acquisition.interactive_search(
+                q=args.query, type=search_type, season=args.season, episode=args.episode
+            )
+        finally:
+            await hub.stop()
+        if args.json:
+            print(json.dumps(result, default=str, ensure_ascii=False))
+            return 0 if result["results"] or not result["errors"] else 3
+        accepted = [r for r in result["results"] if r["accepted"]]
+        print(f"{len(result['results'])} releases from {len(result['indexers'])} indexer(s) in "
+              f"{result['elapsed']:.2f} s; {len(accepted)} acceptable")
+        for r in result["results"]:
+            rel = r["release"]
+            peers = f"{rel.get('seeders')}/{rel.get('peers')}" if rel["protocol"] == "torrent" else "usenet"
+            mark = "+" if r["accepted"] else "-"
+            print(f" {mark} {r['quality']:<13} {_size(rel.get('size')):>9} {peers:>11}  {rel['indexer']}: {rel['title']}")
+            for reason in r["rejections"]:
+                print(f"       {reason}")
+        for err in result["errors"]:
+            print(f"! {err['indexer']}: {err['error']}", file=sys.stderr)
+        return 0 if result["results"] or not result["errors"] else 3
+
+    return asyncio.run(_main())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="omnimedia", description="Omni-Media, a household media hub.")
     parser.add_argument("--version", action="version", version=f"omnimedia {__version__}")
@@ -220,6 +279,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("parse", help="parse release names (one JSON object per line)")
     p.add_argument("names", nargs="*", metavar="NAME", help="release or file names (default: read lines from stdin)")
     p.set_defaults(func=cmd_parse)
+
+    p = with_config(sub.add_parser("search", help="search the configured indexers and show each release's decision"))
+    p.add_argument("query", metavar="QUERY", help="what to search for, e.g. a title")
+    p.add_argument("--type", choices=("tv", "movie", "music", "book"), help="search type (default: a general search)")
+    p.add_argument("--season", type=int, help="season number (with --type tv)")
+    p.add_argument("--episode", type=int, help="episode number (with --type tv)")
+    p.add_argument("--json", action="store_true", help="print the results, decisions and errors as JSON")
+    p.set_defaults(func=cmd_search)
 
     p = with_config(sub.add_parser("plugins", help="list the plugins and their state"))
     p.add_argument("--json", action="store_true")

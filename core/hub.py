@@ -1,6 +1,7 @@
 """The Hub: owns the loop-side services and starts and stops them in order.
 
-Start: database (migrations) → registries → library engine → plugins → HTTP API → discovery →
+Start: database (migrations) → registries → library engine → plugins → acquisition engine →
+HTTP API → discovery →
 initial scan and file watching. Stop runs the other way, waits for in-flight work (scans,
 listeners, registry writes) and closes every socket.
 """
@@ -30,6 +31,7 @@ class Hub:
     """The running hub. ``state`` goes not_running → starting → running → stopping → stopped."""
 
     def __init__(self, config: HubConfig, plugins: PluginManager | None = None) -> None:
+        from .acquisition.manager import AcquisitionManager
         from .discovery import Discovery
         from .http.server import HttpServer
         from .library import LibraryManager
@@ -46,6 +48,7 @@ class Hub:
         self.plugins.hub = self
         self.db = Database(config.database_url)
         self.library = LibraryManager(self)
+        self.acquisition = AcquisitionManager(self)
         self.http = HttpServer(self)
         self.discovery = Discovery(self)
         self.state = "not_running"
@@ -62,10 +65,12 @@ class Hub:
         return task
 
     async def start(
-        self, *, serve_http: bool = True, initial_scan: bool = True, watch: bool = True, discovery: bool = True
+        self, *, serve_http: bool = True, initial_scan: bool = True, watch: bool = True, discovery: bool = True,
+        background: bool = True,
     ) -> None:
-        """Start every part. ``serve_http``, ``initial_scan``, ``watch`` (file watching) and
-        ``discovery`` (mDNS) can be left off for one-off commands such as ``omnimedia scan``.
+        """Start every part. ``serve_http``, ``initial_scan``, ``watch`` (file watching),
+        ``discovery`` (mDNS) and ``background`` (download tracking and RSS sync) can be left off
+        for one-off commands such as ``omnimedia scan`` or ``omnimedia search``.
 
         Raises ``DatabaseError`` (and ``OSError`` when the port is taken); plugin failures never
         raise here."""
@@ -76,6 +81,7 @@ class Hub:
         self.entities.load()
         await self.library.start()
         await self.plugins.setup_all(self.config.plugins, self.config.hub["plugin_setup_timeout"])
+        await self.acquisition.start(loops=background)
         if serve_http:
             await self.http.start(self.config.hub["host"], self.config.hub["port"])
         if discovery:
@@ -97,6 +103,7 @@ class Hub:
         await self.discovery.stop()
         await self.http.stop()
         await self.library.stop()
+        await self.acquisition.stop()
         await self.plugins.teardown_all()
         for task in list(self._background):
             task.cancel()

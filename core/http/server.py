@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, web
 
-from . import api, media, websocket
+from . import acquisition, api, media, websocket
 from .frontend import add_frontend_routes
 from .json import json_response
 from .middleware import error_middleware
@@ -37,7 +37,7 @@ async def get_openapi(request: web.Request) -> web.Response:
 
 def api_routes() -> RouteTable:
     """Every API route, in registration order."""
-    return api.routes + media.routes + websocket.routes + _meta
+    return api.routes + media.routes + acquisition.routes + websocket.routes + _meta
 
 
 def create_app(hub: Any, *, ws_queue_size: int = websocket.DEFAULT_QUEUE_SIZE) -> web.Application:
