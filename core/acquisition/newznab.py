@@ -389,10 +389,11 @@ class NewznabFamilyIndexer(Indexer):
 
     async def rss(self) -> list[Release]:
         """The newest releases: one page of ``t=search`` with no ``q`` in the configured
-        categories (the Newznab RSS-sync request)."""
+        categories (the Newznab RSS-sync request), asking for ``limits max`` items and keeping
+        all the server sends."""
         caps = await self.caps()
         params = _with_cats({"t": "search"}, self.categories)
-        return await self._paged(params, caps, limit=self.page_size(caps), offset=0, pages=1)
+        return await self._paged(params, caps, limit=None, offset=0, pages=1)
 
     async def _paged(
         self,
