@@ -107,7 +107,7 @@ def _words(text: str) -> list[str]:
 def title_matches(title: str, query: SearchQuery) -> bool:
     """Whether a release title fits ``query``: every word of ``query.q`` (and of ``artist``,
     ``album``, ``author``) appears as a word of the title, in any order; and for TV, the episode:
-    ``S01E02`` or ``1x02`` (season alone: ``S01``), a daily show's date (``2015.08.07``), an
+    ``S01E02`` or ``1x02`` (season alone: ``S01``, ``Season 1`` or ``1x…``), a daily show's date (``2015.08.07``), an
     anime absolute number (``05`` or ``005``)."""
     words = _words(title)
     have = set(words)
@@ -123,7 +123,8 @@ def title_matches(title: str, query: SearchQuery) -> bool:
         s, e = query.season, query.episode
         return re.search(rf"(?<![a-z0-9])(?:s0*{s}[ ._-]?e0*{e}(?!\d)|0*{s}x0*{e}(?!\d))", low) is not None
     if query.season is not None:
-        return re.search(rf"(?<![a-z0-9])(?:s0*{query.season}(?!\d)|season[ ._-]?0*{query.season}(?!\d))", low) is not None
+        s = query.season
+        return re.search(rf"(?<![a-z0-9])(?:s0*{s}(?!\d)|season[ ._-]?0*{s}(?!\d)|0*{s}x\d)", low) is not None
     if query.absolute_episode is not None:
         n = query.absolute_episode
         return any(w.isdigit() and int(w) == n for w in words)
