@@ -161,7 +161,7 @@ def _id_params(query: SearchQuery, supported: list[str], table: tuple[tuple[str,
     return out
 
 
-def _fallback_search(query: SearchQuery, cats: list[int], q: str | None) -> list[dict[str, str]]:
+def _fallback_search(cats: list[int], q: str | None) -> list[dict[str, str]]:
     return [_with_cats({"t": "search", "q": q}, cats)] if q else []
 
 
@@ -198,7 +198,7 @@ def plan_requests(query: SearchQuery, caps: Mapping[str, Any], configured_catego
                 return plans
         supported = types.get("tvsearch")
         if supported is None:
-            return plans + _fallback_search(query, cats, _join(query.q, _episode_token(query)))
+            return plans + _fallback_search(cats, _join(query.q, _episode_token(query)))
         episode: dict[str, str] = {}
         folded = ""
         if query.air_date:
@@ -223,13 +223,13 @@ def plan_requests(query: SearchQuery, caps: Mapping[str, Any], configured_catego
             if "q" in supported:
                 plans.append(_with_cats({"t": "tvsearch", "q": _join(query.q, folded), **episode}, cats))
             else:
-                plans += _fallback_search(query, cats, _join(query.q, _episode_token(query)))
+                plans += _fallback_search(cats, _join(query.q, _episode_token(query)))
         return plans
 
     if kind == "movie":
         supported = types.get("movie")
         if supported is None:
-            return _fallback_search(query, cats, _join(query.q, query.year))
+            return _fallback_search(cats, _join(query.q, query.year))
         plans = []
         ids = _id_params(query, supported, MOVIE_IDS)
         if ids:
@@ -241,14 +241,14 @@ def plan_requests(query: SearchQuery, caps: Mapping[str, Any], configured_catego
                 else:
                     plans.append(_with_cats({"t": "movie", "q": _join(query.q, query.year)}, cats))
             else:
-                plans += _fallback_search(query, cats, _join(query.q, query.year))
+                plans += _fallback_search(cats, _join(query.q, query.year))
         return plans
 
     if kind == "music":
         supported = types.get("music")
         everything = _join(query.artist, query.album, query.q)
         if supported is None:
-            return _fallback_search(query, cats, everything)
+            return _fallback_search(cats, everything)
         params: dict[str, Any] = {"t": "music"}
         rest = []
         for field, value in (("artist", query.artist), ("album", query.album)):
@@ -262,14 +262,14 @@ def plan_requests(query: SearchQuery, caps: Mapping[str, Any], configured_catego
         if q and "q" in supported:
             params["q"] = q
         elif q:
-            return _fallback_search(query, cats, everything)
+            return _fallback_search(cats, everything)
         return [_with_cats(params, cats)] if len(params) > 1 else []
 
     # book
     supported = types.get("book")
     everything = _join(query.author, query.q)
     if supported is None:
-        return _fallback_search(query, cats, everything)
+        return _fallback_search(cats, everything)
     params = {"t": "book"}
     rest = []
     if query.author and "author" in supported:
@@ -284,7 +284,7 @@ def plan_requests(query: SearchQuery, caps: Mapping[str, Any], configured_catego
     if q and "q" in supported:
         params["q"] = q
     elif q:
-        return _fallback_search(query, cats, everything)
+        return _fallback_search(cats, everything)
     return [_with_cats(params, cats)] if len(params) > 1 else []
 
 
