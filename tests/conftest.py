@@ -11,6 +11,9 @@ import pytest
 from omnimedia.core.bootstrap import prepare
 from omnimedia.core.hub import Hub
 
+# Fixtures shared by several test modules, defined next to the helpers they belong to.
+from .torznab_feed import torznab_feed  # noqa: E402,F401
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 SHARED_FIXTURES = SHARED / "fixtures"
