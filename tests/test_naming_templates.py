@@ -160,3 +160,18 @@ def test_settings_must_tell_files_apart() -> None:
     # The validated config section passes.
     section = ACQUISITION_SCHEMA({})
     assert validate_naming(section["naming"]) == NAMING_DEFAULTS
+
+
+def test_voluptuous_validator_keeps_the_message_and_names_the_setting() -> None:
+    import voluptuous as vol
+
+    from omnimedia.core.acquisition.config import NAMING_SCHEMA
+    from omnimedia.core.acquisition.naming_templates import naming_validator
+
+    schema = vol.Schema({vol.Optional("naming", default={}): vol.All(NAMING_SCHEMA, naming_validator)})
+    assert schema({})["naming"] == NAMING_DEFAULTS
+    with pytest.raises(vol.MultipleInvalid) as info:
+        schema({"naming": {"episode": "{Series Title} {Foo}"}})
+    error = info.value.errors[0]
+    assert error.path == ["naming", "episode"]
+    assert "unknown token {Foo}; known tokens:" in error.msg

@@ -188,6 +188,20 @@ def validate_naming(naming: Mapping[str, str]) -> dict[str, str]:
     return dict(naming)
 
 
+def naming_validator(naming: Mapping[str, str]) -> dict[str, str]:
+    """:func:`validate_naming` for voluptuous schemas (``vol.All(NAMING_SCHEMA, naming_validator)``):
+    raises ``vol.Invalid`` carrying the message and the setting's key as its path (voluptuous
+    would turn a plain ValueError into "not a valid value")."""
+    import voluptuous as vol
+
+    for setting, template in naming.items():
+        try:
+            validate(template, setting=setting)
+        except ValueError as exc:
+            raise vol.Invalid(str(exc), path=[setting]) from exc
+    return dict(naming)
+
+
 def _display(key: str) -> str:
     for name, k in TOKENS.items():
         if k == key:
