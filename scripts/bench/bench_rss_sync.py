@@ -222,6 +222,12 @@ title are parsed (guessit); the others are rejected on the folded name alone. Th
 makes every item a release of a wanted series, so every name is parsed: it is bound by guessit's
 time per name.
 
+The share of items that are releases of wanted series is an assumption (`--wanted-share`,
+15 % by default: a general TV feed and a household's 50 shows). The goal holds while about a
+quarter of the items or fewer need parsing; the worst case misses it by the cost of guessit
+(~7 ms a name here), which only a faster name parser can fix. A repeated sync over the same items
+costs almost nothing (parses are cached by name).
+
 ```sh
 python scripts/bench/bench_rss_sync.py --rounds 3 --record
 ```
@@ -289,6 +295,7 @@ def main() -> int:
     total = med["read"] + med["rss"]
     per_name = med["worst_rss"] / max(1, int(info["worst_parsed"])) * 1000
     ok = "✓" if total < 2.0 else "✗"
+    worst = med["worst_read"] + med["worst_rss"]
     table = "\n".join([
         f"{args.items:,} items ({wanted_items} of them releases of the {args.series} wanted series, "
         f"{args.episodes} wanted episodes each; {args.titles} series, plus daily shows, anime and movies), "
@@ -303,7 +310,7 @@ def main() -> int:
         f"| decide per wanted title instead (`decide` × {args.series}) | {med['per_title']:.3f} s | |",
         f"| decide again, parse cache warm (next sync, same items) | {med['warm']:.3f} s | |",
         f"| worst case: every item a wanted series' release — read + decide "
-        f"({info['worst_parsed']} names parsed) | {med['worst_read'] + med['worst_rss']:.3f} s | |",
+        f"({info['worst_parsed']} names parsed) | {worst:.3f} s | < 2 s {'✓' if worst < 2.0 else '✗'} |",
         f"| name parsing (guessit), worst case, per name | {per_name:.1f} ms | |",
     ])
     print(table)
