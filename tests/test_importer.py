@@ -128,8 +128,8 @@ async def test_multi_episode_file_partly_wanted_is_imported_with_a_note(tmp_path
     plan = plan_import([src], SHOW, EPISODES, root_folder=tmp_path / "lib")
     assert plan.files[0].target_ids == [2]
     assert plan.files[0].notes == ["the file also holds S01E03, which is not wanted"]
-    # The name still says what is in the file.
-    assert plan.files[0].destination.name == "Show Name - S01E02 - Episode Title HDTV-720p.mkv"
+    # The name says both episodes the file holds (E03 is known, only not monitored).
+    assert plan.files[0].destination.name == "Show Name - S01E02-E03 - Episode Title + Third HDTV-720p.mkv"
 
 
 async def test_daily_show(tmp_path: Path) -> None:
@@ -321,3 +321,32 @@ async def test_albums_keep_their_file_names(tmp_path: Path) -> None:
     result = await import_download(dl, subject, [ImportTarget(9, kind="album")], root_folder=tmp_path / "music")
     assert rel_files(tmp_path / "music") == ["Album (2001)/CD1/01 - Song - One.flac", "Album (2001)/CD2/01 - Song Two.flac"]
     assert {Path(s["source"]).name for s in result.skipped} == {"cover.jpg"}
+
+
+async def test_disk_full_during_a_pack_import_loses_nothing(tmp_path: Path) -> None:
+    """The library is another, small file system: the first episode fits, the second does not."""
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    library = tmp_path / "library"
+    library.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(library)],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+    try:
+        pack = tmp_path / "dl" / "Show.Name.S01.1080p.WEB-DL-GRP"
+        one = put(pack / "Show.Name.S01E01.1080p.WEB-DL-GRP.mkv", 600 * 1024, seed=1)
+        two = put(pack / "Show.Name.S01E02.1080p.WEB-DL-GRP.mkv", 600 * 1024, seed=2)
+        before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (one, two)}
+        result = await import_download(pack, SHOW, EPISODES, root_folder=library, quality="WEBDL-1080p")
+        assert [Path(i["source"]) for i in result.imported] == [one]
+        assert result.imported[0]["method"] == "copy"
+        [failed] = result.failed
+        assert failed["source"] == str(two) and failed["code"] == "not_enough_space"
+        assert failed["reason"].startswith(f"Not enough space on {library}: need 600 KB for {two.name}, ")
+        assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (one, two)} == before
+        assert rel_files(library) == ["Show Name (2019)/Season 01/Show Name - S01E01 - Pilot WEBDL-1080p.mkv"]
+    finally:
+        subprocess.run(["umount", "-l", str(library)], capture_output=True, check=False)

@@ -598,7 +598,12 @@ def _plan_series(
         if missing or unmonitored:
             extra = missing + ([_target_label(unmonitored)] if unmonitored else [])
             notes.append(f"the file also holds {', '.join(extra)}, which {'is' if len(extra) == 1 else 'are'} not wanted")
-        wanted.sort(key=lambda t: (_get(t, "season", 0), _get(t, "episode", 0), _get(t, "absolute_episode", 0)))
+        def order(t: Any) -> tuple[int, int, int]:
+            return (_get(t, "season", 0), _get(t, "episode", 0), _get(t, "absolute_episode", 0))
+
+        wanted.sort(key=order)
+        # The name says every known episode in the file, the unmonitored ones too.
+        in_file = sorted(wanted + unmonitored, key=order)
         facts = _release_facts(info, release_info, quality)
         if check_upgrade:
             refusal = _not_an_upgrade(wanted, facts, path)
@@ -607,7 +612,7 @@ def _plan_series(
                 continue
         kind = series_type if series_type in ("daily", "anime", "standard") else how
         try:
-            destination = _episode_destination(path, subject, wanted, names, root_folder, kind, facts, release_title)
+            destination = _episode_destination(path, subject, in_file, names, root_folder, kind, facts, release_title)
         except ValueError as exc:
             plan.rejected.append(RejectedFile(path, f"cannot name it: {exc}"))
             continue
