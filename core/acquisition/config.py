@@ -28,6 +28,7 @@ from typing import Any
 
 import voluptuous as vol
 
+from .naming_templates import naming_validator
 from .quality import DEFAULT_PROFILES, QUALITY_NAMES, QualityProfile
 
 _QUALITY = vol.In(QUALITY_NAMES, msg=f"unknown quality; known: {', '.join(QUALITY_NAMES)}")
@@ -91,7 +92,7 @@ ACQUISITION_SCHEMA = vol.Schema(
         vol.Optional("book_folder"): str,
         vol.Optional("download_poll_interval", default=5.0): vol.All(vol.Coerce(float), vol.Range(min=0.1)),
         vol.Optional("stalled_timeout", default=24 * 60.0): _MINUTES,
-        vol.Optional("naming", default={}): NAMING_SCHEMA,
+        vol.Optional("naming", default={}): vol.All(NAMING_SCHEMA, naming_validator),
         vol.Optional("remote_path_mappings", default=[]): [REMOTE_PATH_MAPPING_SCHEMA],
         vol.Optional("quality_profiles", default=[]): [PROFILE_SCHEMA],
     }
