@@ -107,6 +107,23 @@ def test_title_mismatch_is_rejected() -> None:
     assert longer.rejections == ["Title 'Breaking Bad Behaviour' does not match Breaking Bad"]
 
 
+def test_country_in_the_name_tells_remakes_apart() -> None:
+    from omnimedia.core.library.naming import parse_name
+
+    if "country" not in parse_name("The.Office.US.S05E01.720p.HDTV.x264-IMMERSE"):
+        pytest.skip("parse_name does not report a title's country yet")
+    us = show("The Office (US)", [ep(1, 1, 1)], prof("Any"))
+    uk = dataclasses.replace(show("The Office (UK)", [ep(2, 1, 1)], prof("Any")), id=5)
+    name = "The.Office.UK.S01E01.720p.BluRay.x264-SHORTBREHD"
+    assert one(rel(name, size=1 * GB), uk).accepted
+    assert one(rel(name, size=1 * GB), us).rejections == ["Title 'The Office' (GB) does not match The Office (US)"]
+    decisions = decide_rss([rel(name, size=1 * GB), rel("The.Office.US.S01E01.720p.HDTV.x264-IMMERSE", size=1 * GB)],
+                           [us, uk], ctx())
+    assert sorted((d.release.title, d.subject_id, d.accepted) for d in decisions) == [
+        ("The.Office.UK.S01E01.720p.BluRay.x264-SHORTBREHD", 5, True),
+        ("The.Office.US.S01E01.720p.HDTV.x264-IMMERSE", 1, True)]
+
+
 def test_movie_year_within_one() -> None:
     subject = movie("Frozen", 2013)
     assert one(rel("Frozen.2013.1080p.BluRay.x264-SPARKS", size=8 * GB), subject).accepted

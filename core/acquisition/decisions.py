@@ -217,11 +217,34 @@ def _title_match(parsed: dict[str, Any], subject: SearchSubject, variants: set[s
     if year and clean_title(f"{title} {year}") in variants:
         # "Doctor Who 2005" for "Doctor Who (2005)", "Frozen 2013" for Frozen (2013).
         return None
+    country = parsed.get("country")
+    if country and any(clean_title(f"{title} {c}") in variants for c in _country_names(country)):
+        return None   # "The.Office.US" for The Office (US)
     if clean_title(title) not in variants:
         return f"Title '{title}' does not match {subject.title}"
+    wanted_country = _country(subject.title)
+    if country and wanted_country and _COUNTRY_ALIASES.get(country, country) != wanted_country:
+        return f"Title '{title}' ({country}) does not match {subject.title}"
     if year and subject.year and abs(int(year) - int(subject.year)) > 1:
         return f"Year {year} does not match {subject.title} ({subject.year})"
     return None
+
+
+_COUNTRY_ALIASES = {"UK": "GB"}
+_COUNTRY_SUFFIX = re.compile(r"\(([A-Za-z]{2})\)\s*$")
+
+
+def _country_names(code: str) -> tuple[str, ...]:
+    return (code, "UK") if code.upper() == "GB" else (code,)
+
+
+def _country(title: str) -> str | None:
+    """The country of a title written like "The Office (US)" (ISO alpha-2, UK read as GB)."""
+    m = _COUNTRY_SUFFIX.search(title)
+    if not m:
+        return None
+    code = m.group(1).upper()
+    return _COUNTRY_ALIASES.get(code, code)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -666,6 +689,8 @@ def decide_rss(releases: Iterable[Release], subjects: Sequence[SearchSubject], c
         if title:
             if year:
                 candidates = by_variant.get(clean_title(f"{title} {year}"), [])
+            for code in _country_names(parsed["country"]) if parsed.get("country") else ():
+                candidates = candidates or by_variant.get(clean_title(f"{title} {code}"), [])
             candidates = candidates or by_variant.get(clean_title(title), [])
         if not candidates:
             out.append(Decision(release, parsed, parsed.get("quality") or "Unknown", release_revision(parsed), 0, [],
@@ -673,6 +698,10 @@ def decide_rss(releases: Iterable[Release], subjects: Sequence[SearchSubject], c
                                  else "The release name has no recognisable title"]))
             continue
         subject = candidates[0]
+        country = parsed.get("country")
+        if country and len(candidates) > 1:
+            code = _COUNTRY_ALIASES.get(country.upper(), country.upper())
+            subject = next((s for s in candidates if _country(s.title) == code), subject)
         if year and len(candidates) > 1:
             subject = next((s for s in candidates if s.year and abs(s.year - year) <= 1), subject)
         out.append(_judge(release, parsed, subject, subject.profile, context, variants_of[id(subject)]))
