@@ -12,6 +12,7 @@ from omnimedia.core.bootstrap import prepare
 from omnimedia.core.hub import Hub
 
 # Fixtures shared by several test modules, defined next to the helpers they belong to.
+from .daemons import news_server, nzbget_daemon, qbittorrent_daemon, transmission_daemon  # noqa: E402,F401
 from .torznab_feed import torznab_feed  # noqa: E402,F401
 
 ROOT = Path(__file__).resolve().parents[1]
