@@ -130,6 +130,8 @@ def test_movie_year_within_one() -> None:
     assert one(rel("Frozen.2014.1080p.BluRay.x264-SPARKS", size=8 * GB), subject).accepted
     wrong = one(rel("Frozen.2010.1080p.BluRay.x264-HDEX", size=8 * GB), subject)
     assert wrong.rejections == ["Year 2010 does not match Frozen (2013)"]
+    episode = one(rel("Frozen.S01E01.1080p.WEB.h264-GRP", size=2 * GB), subject)
+    assert episode.rejections == ["The release is an episode of a series, not the movie Frozen"]
 
 
 # -- episodes --------------------------------------------------------------------------------------

@@ -487,6 +487,9 @@ def _series_coverage(parsed: dict[str, Any], subject: SearchSubject) -> _Coverag
 def _coverage(parsed: dict[str, Any], subject: SearchSubject) -> _Coverage:
     if subject.media_type == "series":
         return _series_coverage(parsed, subject)
+    if subject.media_type == "movie" and parsed.get("type") == "episode" and (
+            parsed.get("episodes") or parsed.get("air_date")):
+        return _Coverage([], problems=[f"The release is an episode of a series, not the movie {subject.title}"])
     return _Coverage(list(subject.targets), len(subject.targets) or 1)
 
 
