@@ -449,7 +449,7 @@ class NzbgetDaemon(_Daemon):
             f"ControlUsername={self.username}",
             f"ControlPassword={self.password}",
             "RestrictedUsername=", "RestrictedPassword=", "AddUsername=", "AddPassword=",
-            "SecureControl=no", "FormAuth=no", "AuthorizedIP=127.0.0.1",
+            "SecureControl=no", "FormAuth=no", "AuthorizedIP=",  # listed IPs would skip the login
             "UpdateCheck=none",
             "OutputMode=loggable",
             "WriteLog=append", "DetailTarget=both", "InfoTarget=both", "WarningTarget=both",

@@ -17,6 +17,7 @@ and unreadable answers → ``ProviderResponseError``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -84,22 +85,26 @@ def auth_error(client: str, detail: str, code: int | None = None) -> ProviderAut
 class JsonHttp:
     """An aiohttp session bound to one client's base URL, with the error mapping above.
 
-    ``client`` is the name used in messages ("NZBGet 'nzbget' at http://…"). ``auth`` is sent as
-    HTTP basic auth. The session is created on first use (inside the running loop)."""
+    ``client`` is the name used in messages ("NZBGet 'nzbget' at http://…"). ``basic_auth``
+    (``(username, password)``) is sent as an HTTP basic ``Authorization`` header (RFC 7617,
+    UTF-8). The session is created on first use (inside the running loop)."""
 
-    def __init__(self, client: str, base_url: str, *, timeout: float, auth: aiohttp.BasicAuth | None = None,
+    def __init__(self, client: str, base_url: str, *, timeout: float, basic_auth: tuple[str, str] | None = None,
                  verify_ssl: bool = True) -> None:
         self.client = client
         self.base_url = base_url.rstrip("/")
         self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self.auth = auth
+        self.headers: dict[str, str] = {}
+        if basic_auth is not None:
+            token = base64.b64encode(f"{basic_auth[0]}:{basic_auth[1]}".encode()).decode("ascii")
+            self.headers["Authorization"] = f"Basic {token}"
         self.verify_ssl = verify_ssl
         self._session: aiohttp.ClientSession | None = None
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(ssl=None if self.verify_ssl else False)
-            self._session = aiohttp.ClientSession(timeout=self.timeout, auth=self.auth, connector=connector)
+            self._session = aiohttp.ClientSession(timeout=self.timeout, headers=self.headers, connector=connector)
         return self._session
 
     async def close(self) -> None:
