@@ -211,6 +211,16 @@ export function dataTable(head, rows, attrs = {}) {
   );
 }
 
+/**
+ * A provider's error message without its own name in front ("broken: the indexer answered …" →
+ * "the indexer answered …"), for places that already show the name next to it.
+ */
+export function withoutName(message, name) {
+  const text = String(message || "");
+  const prefix = `${name}: `;
+  return name && text.startsWith(prefix) ? text.slice(prefix.length) : text;
+}
+
 /** Plural helper: plural(3, "release") → "3 releases". */
 export function plural(n, word, many = `${word}s`) {
   return `${n} ${n === 1 ? word : many}`;

@@ -7,7 +7,7 @@ import { api, showError } from "./api.js";
 import { debounce, formatAgo, formatTime, h, replace } from "./dom.js";
 import { icon } from "./icons.js";
 import { hubSocket } from "./ws.js";
-import { HEALTH_STATUS, badge, emptyState, formatIn, pageHead, plural } from "./acquisition.js";
+import { HEALTH_STATUS, badge, emptyState, formatIn, pageHead, plural, withoutName } from "./acquisition.js";
 
 export function render(main) {
   const summary = h("p", { class: "muted page-sub", id: "health-summary" });
@@ -100,7 +100,7 @@ function cards(items, iconName, emptyText) {
               h(
                 "div",
                 {},
-                h("span", { class: "reason health-message", text: x.message || "failing" }),
+                h("span", { class: "reason health-message", text: withoutName(x.message, x.name) || "failing" }),
                 x.retry_at ? h("div", { class: "muted small" }, h("span", { class: "retry", dataset: { retryAt: String(x.retry_at) }, title: formatTime(x.retry_at), text: retryText(x.retry_at) })) : null,
               ),
             )
@@ -112,7 +112,9 @@ function cards(items, iconName, emptyText) {
           pair("Protocol", x.protocol),
           pair("Enabled", x.enabled === undefined ? null : x.enabled ? "yes" : "no"),
           pair("Failures", x.failures ? String(x.failures) : null),
-          pair("Last success", x.last_success ? `${formatAgo(x.last_success)} (${formatTime(x.last_success)})` : x.status === "ok" ? null : "never"),
+          x.last_success
+            ? [h("dt", { text: "Last success" }), h("dd", { title: formatTime(x.last_success), text: formatAgo(x.last_success) })]
+            : pair("Last success", x.status === "ok" ? null : "never"),
         ),
       );
     }),

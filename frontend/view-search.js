@@ -16,6 +16,7 @@ import {
   plural,
   targetCode,
   formatReleaseAge,
+  withoutName,
 } from "./acquisition.js";
 
 const REASONS_SHOWN = 2;
@@ -151,7 +152,7 @@ export function render(main, { query }) {
           "div",
           { class: "alert indexer-error", role: "alert", dataset: { indexer: e.indexer } },
           icon("warning"),
-          h("div", {}, h("strong", { text: `${e.indexer}: ` }), h("span", { class: "reason", text: e.error })),
+          h("div", {}, h("strong", { text: `${e.indexer}: ` }), h("span", { class: "reason", text: withoutName(e.error, e.indexer) })),
         ),
       ),
     );

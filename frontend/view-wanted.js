@@ -20,6 +20,7 @@ import {
   plural,
   tabStrip,
   targetCode,
+  withoutName,
 } from "./acquisition.js";
 
 const TABS = [
@@ -96,7 +97,7 @@ function showSearchResult(note, titleName, result) {
           ? h(
               "ul",
               { class: "indexer-errors plain" },
-              errors.map((e) => h("li", { class: "indexer-error" }, icon("warning"), h("b", { text: `${e.indexer}: ` }), h("span", { text: e.error }))),
+              errors.map((e) => h("li", { class: "indexer-error" }, icon("warning"), h("b", { text: `${e.indexer}: ` }), h("span", { text: withoutName(e.error, e.indexer) }))),
             )
           : null,
         grabbed.length ? h("p", { class: "note-links" }, h("a", { href: "#/queue", text: "Open the queue →" })) : null,
@@ -188,13 +189,13 @@ function renderLists(main, query) {
           { dataset: { titleId: String(t.id) } },
           h(
             "td",
-            {},
+            { class: "title-cell" },
             h("a", { href: `#/wanted/${t.id}`, class: "row-link" }, icon(t.media_type === "series" ? "episode" : t.media_type === "movie" ? "movie" : t.media_type === "album" ? "track" : "ebook"), h("span", { class: "wanted-title", text: t.title })),
             t.year ? h("span", { class: "muted", text: ` (${t.year})` }) : null,
           ),
           h("td", { text: MEDIA_TYPES[t.media_type] || t.media_type }),
-          h("td", { text: t.quality_profile || "" }),
-          h("td", { text: t.media_type === "series" ? MONITOR[t.monitor] || t.monitor || "" : t.monitor === "none" ? "Not monitored" : "Monitored" }),
+          h("td", { class: "nowrap", text: t.quality_profile || "" }),
+          h("td", { class: "nowrap", text: t.media_type === "series" ? MONITOR[t.monitor] || t.monitor || "" : t.monitor === "none" ? "Not monitored" : "Monitored" }),
           h("td", { class: "counts" }, countsCell(counts)),
           h("td", { class: "muted nowrap", title: formatTime(t.added_at), text: formatAgo(t.added_at) }),
           h("td", { class: "actions" }, titleActions(t)),
@@ -266,6 +267,7 @@ function countsCell(counts) {
     h("span", { class: "have", text: `${have}/${targets}` }),
     counts.missing ? h("span", { class: "badge warn", text: `${counts.missing} missing` }) : null,
     counts.cutoff_unmet ? h("span", { class: "badge info", text: `${counts.cutoff_unmet} below cutoff` }) : null,
+    counts.queued ? h("span", { class: "badge muted", text: `${counts.queued} queued` }) : null,
   );
 }
 
@@ -515,7 +517,7 @@ function renderTitle(main, id) {
         ),
       ),
     );
-    replace(targetsBox, dataTable(["", "Name", "Air date", "Status", "Quality", "File", ""], rows, { id: "targets-table" }));
+    replace(targetsBox, dataTable([t.media_type === "series" ? "Episode" : "", "Name", "Air date", "Status", "Quality", "File", ""], rows, { id: "targets-table" }));
   }
 
   const stop = liveRefresh(load);
