@@ -124,6 +124,28 @@ def test_country_in_the_name_tells_remakes_apart() -> None:
         ("The.Office.US.S01E01.720p.HDTV.x264-IMMERSE", 1, True)]
 
 
+def test_every_corpus_name_matches_its_true_title() -> None:
+    """Title matching (quick check + parsed title, year, country) over the hand-checked corpus
+    of real release names (tests/data/release_names.tsv): the true title must match."""
+    from tests.release_corpus import CORPUS, load
+
+    if not CORPUS.exists():
+        pytest.skip(f"release-name corpus not found at {CORPUS}")
+    rows = [r for r in load() if r.title]
+    misses = []
+    for row in rows:
+        country = row.extra.get("country")
+        title = f"{row.title} ({country})" if country else row.title
+        year = int(row.extra["year"]) if row.extra.get("year", "").isdigit() else None
+        subject = SearchSubject(id=1, media_type="movie" if row.kind == "movie" else "series", title=title,
+                                year=year, profile=prof("Any"))
+        [decision] = decide([rel(row.name)], subject, ctx())
+        if any(r.startswith(("Title", "Year")) for r in decision.rejections):
+            misses.append((row.name, title, decision.rejections))
+    assert len(rows) > 500
+    assert not misses, misses
+
+
 def test_movie_year_within_one() -> None:
     subject = movie("Frozen", 2013)
     assert one(rel("Frozen.2013.1080p.BluRay.x264-SPARKS", size=8 * GB), subject).accepted

@@ -164,6 +164,10 @@ class Decision:
 #: = "Law Order"), as Sonarr's ``CleanSeriesTitle`` does with its articles and conjunctions.
 _STOP_WORDS = frozenset({"the", "a", "an", "and"})
 _SPLIT = re.compile(r"[\W_]+")
+#: Single letters written apart ("S.W.A.T.", "S W A T", "S.H.I.E.L.D"): read as one word, so that
+#: their "A" is not taken for the article.
+_ABBREVIATION = re.compile(r"\b(?:[^\W\d_][.\s_])+[^\W\d_]\b")
+_SEPARATORS = re.compile(r"[.\s_]")
 _TRAILING_PAREN = re.compile(r"\s*[(\[]([^)\]]*)[)\]]\s*$")
 _LEADING_JUNK = re.compile(
     r"^(?:\s*(?:\[[^\]]*\]|【[^】]*】|\((?!\d{4}\))[^)]*\)|www\.[\w.-]+\.\w{2,4}|[\w-]+\.(?:com|org|net|to)\s*-)\s*[-_.]?)+",
@@ -173,10 +177,12 @@ _LEADING_JUNK = re.compile(
 
 @lru_cache(maxsize=8192)
 def clean_title(text: str) -> str:
-    """A title folded for comparison: accents dropped, case folded, ``&`` read as "and", the
-    words "the", "a", "an", "and" and all punctuation and spaces removed.
+    """A title folded for comparison: letters written apart joined ("S.W.A.T." = "S W A T" = "SWAT"), accents
+    dropped, case folded, ``&`` read as "and", the words "the", "a", "an", "and" and all
+    punctuation and spaces removed.
     ``"The Office (US)"`` → ``"officeus"``; ``"Marvel's Agents of S.H.I.E.L.D."`` →
     ``"marvelsagentsofshield"``."""
+    text = _ABBREVIATION.sub(lambda m: _SEPARATORS.sub("", m.group(0)) + " ", text)
     text = unicodedata.normalize("NFKD", text.replace("&", " and "))
     text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
     return "".join(w for w in _SPLIT.split(text) if w and w not in _STOP_WORDS)
@@ -234,8 +240,22 @@ _COUNTRY_ALIASES = {"UK": "GB"}
 _COUNTRY_SUFFIX = re.compile(r"\(([A-Za-z]{2})\)\s*$")
 
 
+@lru_cache(maxsize=256)
 def _country_names(code: str) -> tuple[str, ...]:
-    return (code, "UK") if code.upper() == "GB" else (code,)
+    """How a title may write the country ``code`` (ISO alpha-2): "GB", "UK", "United Kingdom";
+    "AU", "Australia". Names from babelfish (guessit's country database)."""
+    names = [code]
+    if code.upper() == "GB":
+        names.append("UK")
+    if code.upper() == "US":
+        names.append("USA")
+    try:
+        from babelfish import Country
+
+        names.append(Country(code.upper()).name)
+    except Exception:  # noqa: BLE001 - unknown code or babelfish missing: the code alone
+        pass
+    return tuple(names)
 
 
 def _country(title: str) -> str | None:
