@@ -37,15 +37,15 @@ T = TypeVar("T")
 def http_url(value: Any) -> str:
     """Voluptuous validator: an ``http://`` or ``https://`` URL with a host; trailing ``/`` removed."""
     if not isinstance(value, str):
-        raise vol.Invalid(f"expected a URL such as http://127.0.0.1:8080, got {value!r}")
+        raise vol.Invalid("expected a URL such as http://127.0.0.1:8080")
     text = value.strip()
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise vol.Invalid(f"expected an http:// or https:// URL with a host (e.g. http://127.0.0.1:8080), got {value!r}")
+        raise vol.Invalid("expected an http:// or https:// URL with a host (e.g. http://127.0.0.1:8080)")
     try:
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError:
-        raise vol.Invalid(f"bad port in URL {value!r}") from None
+        raise vol.Invalid("expected a URL with a valid port number") from None
     return text.rstrip("/")
 
 
