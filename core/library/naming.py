@@ -94,6 +94,7 @@ _VIDEO_EXT_RE = re.compile(r"\.(?:mkv|mp4|m4v|avi|wmv|mov|mpg|mpeg|ts|m2ts|webm|
 _SITE_PREFIX_RE = re.compile(
     r"^\s*(?:\[\s*(?:www\.)?[\w-]+(?:\.[\w-]+)+\s*\]|www\.[\w-]+(?:\.[\w-]+)+)\s*-?\s*", re.IGNORECASE)
 #: Tracker tags glued after the release group: "-KOGi[eztv.re].mkv", "-GLHF[rarbg]", "-Xclusive [eztv]".
+_NOISE_SUFFIX_RE = re.compile(r"-?=\{[^}]*\}=?$")  # "-JiTB-={SPARROW}"
 _TRACKER_SUFFIX_RE = re.compile(
     r"(-(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]+)\s*\[(?![0-9A-Fa-f]{8}\])[A-Za-z][A-Za-z0-9.]*\](\.[A-Za-z0-9]{2,4})?$")
 #: A fansub group tag leading the name: "[SubsPlease] …".
@@ -117,10 +118,13 @@ _TITLE_YEAR_RE = re.compile(r"^(?P<title>.+?)[ _.]*\((?P<year>(?:19|20)\d{2})\)$
 _MARKER_RE = re.compile(
     r"(?<![A-Za-z0-9])(?:S\d{1,4}[ ._-]?E\d{1,4}|S\d{1,2}(?=[ ._-]|$)|\d{1,2}x\d{2,3}"
     r"|(?:19|20)\d{2}[ ._-]\d{2}[ ._-]\d{2}|Season[ ._]\d{1,2})", re.IGNORECASE)
+#: What lies between the two ends of an episode range: "-", "-E", "-1x", "-S01E".
+_RANGE_GAP_RE = re.compile(r"\s*-\s*(?:\d{1,2}x|S\d{1,4}E|E)?", re.IGNORECASE)
 #: UK "Series 4" = season 4, which guessit leaves in the title.
 _UK_SERIES_RE = re.compile(r"^(?P<title>.+?)[ ._-]+Series[ ._-]?(?P<season>\d{1,2})(?![0-9])", re.IGNORECASE)
-#: A zero-padded "Part.05" in a name without a year: a mini-series episode, not a movie sequel.
-_PART_EPISODE_RE = _tok(r"Part[ ._-]?0\d")
+#: "Part.05" / "Part.5" in a name without a year: a mini-series episode (Sonarr reads it so); movie
+#: sequels ("Part.2.2011", "Part.Two") come with a year.
+_PART_EPISODE_RE = _tok(r"Part[ ._-]?\d{1,2}")
 
 _EDITION_PHRASE = (
     r"(?:the[ ._-])?(?:director'?s(?:[ ._-]definitive)?|collector'?s|theatrical|ultimate|extended|special|"
@@ -352,6 +356,7 @@ def _preclean(name: str) -> str:
     """Drop site prefixes and tracker tags that are not part of the release name."""
     head, sep, base = name.rpartition("/") if "/" in name else ("", "", name)
     base = _SITE_PREFIX_RE.sub("", base, count=1)
+    base = _NOISE_SUFFIX_RE.sub("", base)
     if not base.startswith("["):  # fansub names end in [hash] / [720p] tags that are theirs
         base = _TRACKER_SUFFIX_RE.sub(lambda m: m.group(1) + (m.group(2) or ""), base, count=1)
     return head + sep + base
@@ -385,6 +390,8 @@ def _parse_cached(name: str) -> tuple[tuple[str, Any], ...]:
     prefix_start = leading.end() if leading else 0
     if leading and not re.fullmatch(r"[0-9A-Fa-f]{8}", leading.group(1)):
         group = leading.group(1).strip()
+    elif isinstance(group, str) and "-" in group and _RAWHD_TOK.match(group):
+        group = group.split("-", 1)[1]  # "…HDTV.RawHD-GRP": RawHD is the quality, GRP the group
 
     anime = _anime(base_noext)
     if anime is not None:
@@ -419,6 +426,9 @@ def _parse_cached(name: str) -> tuple[tuple[str, Any], ...]:
         for m in episode_ms:
             if m.value not in episodes:
                 episodes.append(m.value)
+        if len(episode_ms) == 2 and 0 < episodes[-1] - episodes[0] <= 50 and _RANGE_GAP_RE.fullmatch(
+                base[episode_ms[0].span[1] - off:episode_ms[1].span[0] - off]):
+            episodes = list(range(episodes[0], episodes[-1] + 1))  # "1x01-1x03" is a range, as S01E01-E03
         uk = _UK_SERIES_RE.match(base_noext, prefix_start) if not season_ms and air_date is None else None
         if uk is not None and not _MARKER_RE.search(uk.group("title")):
             # "Sherlock.Series.4", "Top.Gear.Series.22": UK for season N (guessit reads an episode)
@@ -502,8 +512,8 @@ def _parse_cached(name: str) -> tuple[tuple[str, Any], ...]:
     country = _value(g, "country", off)
     country_code = getattr(country, "alpha2", None) or (str(country) if country is not None else None)
 
-    is_anime = bool(absolute) or anime is not None or service in _ANIME_SERVICES or (
-        leading is not None and _value(g, "crc32") is not None)
+    # fansub convention: "[Group] Title …" (site tags in brackets were removed by _preclean)
+    is_anime = leading is not None or anime is not None or service in _ANIME_SERVICES
 
     result = {
         "title": title,
@@ -549,8 +559,8 @@ def parse_name(name: str) -> dict[str, Any]:
       ``S01E01E02``, ``S01E01-E03``, ``1x01-1x02``), ``full_season`` (bool: a season pack — seasons and no
       episodes, or a ``COMPLETE`` series), ``air_date`` (``"YYYY-MM-DD"`` for daily shows),
       ``absolute_episode`` / ``absolute_episodes`` (anime numbering: ``[Group] Show - 1071``,
-      ``Show.E1089``), ``is_anime`` (bool hint: fansub-style name, absolute numbering or an anime
-      streaming service).
+      ``Show.E1089``: a number with no season), ``is_anime`` (bool hint: a fansub-style ``[Group] …``
+      name or an anime streaming service such as Crunchyroll).
     - Quality: ``quality`` (one of :data:`QUALITY_NAMES`, Sonarr/Radarr spelling, or None),
       ``resolution`` (``"1080p"``…), ``source`` (guessit's, e.g. ``"Web"``, ``"Blu-ray"``, ``"HDTV"``),
       ``streaming_service`` (guessit's name, e.g. ``"Amazon Prime"``, ``"Netflix"``).
