@@ -213,12 +213,16 @@ export function dataTable(head, rows, attrs = {}) {
 
 /**
  * A provider's error message without its own name in front ("broken: the indexer answered …" →
- * "the indexer answered …"), for places that already show the name next to it.
+ * "the indexer answered …", "skipped: broken: …" → "skipped: …"), for places that already show
+ * the name next to it.
  */
 export function withoutName(message, name) {
   const text = String(message || "");
   const prefix = `${name}: `;
-  return name && text.startsWith(prefix) ? text.slice(prefix.length) : text;
+  if (!name) return text;
+  if (text.startsWith(prefix)) return text.slice(prefix.length);
+  const at = text.indexOf(`: ${prefix}`);
+  return at >= 0 && at < 16 ? text.slice(0, at + 2) + text.slice(at + 2 + prefix.length) : text;
 }
 
 /** Plural helper: plural(3, "release") → "3 releases". */

@@ -101,6 +101,17 @@ function showSearchResult(note, titleName, result) {
             )
           : null,
         grabbed.length ? h("p", { class: "note-links" }, h("a", { href: "#/queue", text: "Open the queue →" })) : null,
+        !grabbed.length && accepted
+          ? h(
+              "p",
+              { class: "muted small grab-hint" },
+              "Accepted releases could not be sent to a download client — see ",
+              h("a", { href: "#/indexers", text: "Indexers & clients" }),
+              " and ",
+              h("a", { href: "#/history", text: "History" }),
+              ".",
+            )
+          : null,
       ),
     ),
   );
@@ -328,7 +339,7 @@ function addForm(onAdded) {
   api("/api/acquisition/profiles")
     .then((data) => {
       for (const p of data.profiles || []) {
-        profile.append(h("option", { value: p.name, text: `${p.name} (cutoff ${p.cutoff})`, title: (p.qualities || []).join(", ") }));
+        profile.append(h("option", { value: p.name, text: p.name, title: `${(p.qualities || []).join(", ")} · cutoff ${p.cutoff}` }));
       }
     })
     .catch(showError);

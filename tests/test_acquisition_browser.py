@@ -14,15 +14,24 @@ and when it is retried; an automatic search from Wanted reports what happened.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import re
+import textwrap
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
+import yaml
+
+from omnimedia.core.acquisition.torrent import infohash_from_torrent, make_torrent
 
 from .browser import chromium_page, require_chromium
+from .daemons import TransmissionDaemon
 from .indexer_server import Fault, IndexerServer
+from .torznab_feed import TorznabFeed
 
 pytestmark = pytest.mark.browser
 
@@ -76,6 +85,7 @@ async def test_acquisition_pages(hub_factory, indexers: tuple[IndexerServer, Ind
         await page.select_option("#add-profile", "HD-1080p")
         await page.fill("#add-episodes", "S01E04-E06")
         await page.uncheck("#add-lookup")
+        await page.screenshot(path=str(SCREENSHOTS / "acquisition-add.png"))
         await page.click("#add-submit")
         rows = page.locator("#wanted-titles tbody tr")
         await expect(rows).to_have_count(1)
@@ -237,13 +247,85 @@ async def test_acquisition_pages(hub_factory, indexers: tuple[IndexerServer, Ind
         await row.locator('[data-action="search"]').click()
         note = page.locator("#wanted-note")
         await expect(note).to_contain_text("Searched “Better Call Saul”", timeout=LIVE_TIMEOUT_MS)
-        await expect(note).to_contain_text("nothing grabbed")  # no download client to grab with
+        await expect(note).to_contain_text("nothing grabbed · 5 releases considered, 1 accepted")
+        await expect(note.locator(".grab-hint")).to_contain_text("could not be sent to a download client")
         await expect(note.locator(".indexer-error")).to_contain_text(DOWN)
+        await page.screenshot(path=str(SCREENSHOTS / "acquisition-search-now.png"))
         await row.locator('[data-action="remove"]').click()
         await row.locator('[data-action="remove"]').click()
         await expect(page.locator("#wanted-list")).to_contain_text("Nothing is wanted yet")
         assert (await _get(base, "/api/acquisition/wanted"))["titles"] == []
 
+        assert errors == [], f"uncaught JavaScript errors: {errors}"
+
+
+async def test_grab_from_the_dashboard_with_real_transmission(
+    hub_factory, torznab_feed: TorznabFeed, transmission_daemon: TransmissionDaemon, tmp_path: Path,
+) -> None:
+    """Grab in the interactive search hands a real .torrent to a real transmission-daemon; a
+    second grab of the same release is refused (409) in the banner; the queue shows the grab with
+    its client; Remove takes it out of Transmission too; the client shows as OK."""
+    from playwright.async_api import expect
+
+    require_chromium()
+    payload = tmp_path / "Test.Movie.2021.1080p.BluRay.x264-GRP.mkv"
+    payload.write_bytes(os.urandom(256 * 1024))
+    torrent = await asyncio.to_thread(make_torrent, payload, piece_size=16 * 1024)
+    infohash = infohash_from_torrent(torrent)
+    torznab_feed.offer("Test.Movie.2021.1080p.BluRay.x264-GRP", torrent=torrent, size=payload.stat().st_size,
+                       seeders=5, peers=6, category=2000)
+    plugins = yaml.safe_dump([
+        {"platform": "torznab", "name": "Test indexer", "url": torznab_feed.url},
+        transmission_daemon.entry(name="Transmission"),
+    ], sort_keys=False)
+    hub = await hub_factory(extra="acquisition:\n  rss_sync_interval: 0\n  download_poll_interval: 0.5\n"
+                            "plugins:\n" + textwrap.indent(plugins, "  "))
+    host, port = hub.http.bound_address()
+    base = f"http://{host}:{port}"
+    client = hub.acquisition.clients["Transmission"]
+
+    async with chromium_page(viewport={"width": 1440, "height": 900}) as (page, errors):
+        await page.goto(f"{base}/#/search?q=Test+Movie&type=movie")
+        await expect(page.locator("#search-type")).to_have_value("movie")
+        row = page.locator("#search-table tbody tr")
+        await expect(row).to_have_count(1, timeout=LIVE_TIMEOUT_MS)
+        await expect(row).to_have_attribute("data-decision", "accepted")
+        await expect(row).to_contain_text("Bluray-1080p")
+        await expect(row).to_contain_text("5 / 6")
+        await row.locator('[data-action="grab"]').click()
+        await expect(row.locator(".grabbed")).to_have_text("Grabbed", timeout=LIVE_TIMEOUT_MS)
+        await expect(page.locator("#banner")).to_be_hidden()
+        (grab,) = (await _get(base, "/api/acquisition/queue"))["grabs"]
+        assert grab["download_client"] == "Transmission" and grab["download_id"] == infohash
+        assert infohash in {item.id for item in await client.items()}, "Transmission does not have the torrent"
+
+        # The same release again: refused, and the refusal is shown.
+        await page.click("#search-go")
+        await expect(row.locator('[data-action="grab"]')).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+        await row.locator('[data-action="grab"]').click()
+        await expect(page.locator("#banner")).to_contain_text(re.compile(r"(is|was) already"))
+        await expect(page.locator("#banner")).to_contain_text("(grab 1) (HTTP 409)")
+        await page.click("#banner-close")
+
+        # The queue shows it with its client; the client is healthy.
+        await page.click('#nav a[data-route="queue"]')
+        queued = page.locator(f'#queue-table tr[data-grab-id="{grab["id"]}"]')
+        await expect(queued).to_contain_text("Test.Movie.2021.1080p.BluRay.x264-GRP")
+        await expect(queued).to_contain_text("Transmission")
+        # No seeder anywhere: it waits in Transmission (queued, or "downloading" at 0 %).
+        await expect(queued).to_have_attribute("data-state", re.compile(r"^(queued|downloading)$"))
+        await page.click('#nav a[data-route="indexers"]')
+        tr_card = page.locator('#health-clients [data-name="Transmission"]')
+        await expect(tr_card).to_have_attribute("data-status", "ok")
+        await expect(tr_card).to_contain_text("transmission")
+
+        # Remove: out of the queue and out of Transmission.
+        await page.click('#nav a[data-route="queue"]')
+        await queued.locator('[data-action="remove"]').click()
+        await queued.locator('[data-action="remove"]').click()
+        await expect(queued).to_have_count(0)
+        assert infohash not in {item.id for item in await client.items()}, "the torrent is still in Transmission"
+        assert (await _get(base, "/api/acquisition/queue"))["grabs"] == []
         assert errors == [], f"uncaught JavaScript errors: {errors}"
 
 
