@@ -146,6 +146,41 @@ def test_every_corpus_name_matches_its_true_title() -> None:
     assert not misses, misses
 
 
+def test_every_corpus_episode_name_fills_its_true_targets() -> None:
+    """Episode matching over the real release-name corpus: each single, daily, anime, multi-episode
+    and season-pack name fills exactly the targets its hand-recorded truth names."""
+    from tests.release_corpus import CORPUS, expected_int, int_list, load
+
+    if not CORPUS.exists():
+        pytest.skip(f"release-name corpus not found at {CORPUS}")
+    checked, misses = 0, []
+    for row in load():
+        if row.kind not in ("ep", "daily", "abs", "multi", "pack") or not row.title:
+            continue
+        if row.kind == "daily":
+            targets = [TargetState(1, "episode", air_date=row.extra["air_date"])]
+        elif "absolute" in row.extra:
+            targets = [TargetState(a, "episode", absolute_episode=a) for a in int_list(row.extra["absolute"])]
+        elif row.kind == "pack":
+            targets = [TargetState(s * 100 + e, "episode", season=s, episode=e)
+                       for s in int_list(row.extra.get("seasons") or row.season) for e in (1, 2, 3)]
+        else:
+            season = expected_int(row.season)
+            season = 1 if season is None else season     # a miniseries "E01" / "Part 05" is season 1
+            numbers = int_list(row.extra["episodes"]) if "episodes" in row.extra else [int(row.episode)]
+            targets = [TargetState(season * 100 + e, "episode", season=season, episode=e) for e in numbers]
+        country = row.extra.get("country")
+        subject = SearchSubject(1, "series", f"{row.title} ({country})" if country else row.title, prof("Any"),
+                                targets=targets)
+        [decision] = decide([rel(row.name)], subject, ctx())
+        checked += 1
+        wrong = [r for r in decision.rejections if not r.startswith("Quality")]
+        if wrong or sorted(decision.target_ids) != sorted(t.id for t in targets):
+            misses.append((row.name, decision.target_ids, wrong))
+    assert checked > 500
+    assert not misses, misses
+
+
 def test_movie_year_within_one() -> None:
     subject = movie("Frozen", 2013)
     assert one(rel("Frozen.2013.1080p.BluRay.x264-SPARKS", size=8 * GB), subject).accepted
@@ -184,6 +219,13 @@ def test_season_pack_covers_every_monitored_target_of_the_season() -> None:
     none_monitored = show("Broadchurch", [ep(1, 1, 1, monitored=False)])
     assert one(rel("Broadchurch.S01.1080p.BluRay.x264-SHORTBREHD", size=12 * GB), none_monitored).rejections == [
         "No episode of season 1 is monitored"]
+
+
+def test_miniseries_without_season_is_season_one() -> None:
+    subject = show("Band of Brothers", [ep(1, 1, 1, runtime=70)], prof("Any"))
+    decision = one(rel("Band.of.Brothers.E01.Currahee.1080p.BluRay.x264-SiNNERS", size=5 * GB), subject)
+    assert decision.accepted, decision.rejections
+    assert decision.target_ids == [1]
 
 
 def test_daily_show_matches_by_air_date() -> None:

@@ -498,6 +498,13 @@ def _series_coverage(parsed: dict[str, Any], subject: SearchSubject) -> _Coverag
                 problems.append(f"Episode {a} (absolute) is not a wanted episode of {subject.title}")
             else:
                 found.append(target)
+        if problems and episodes and not found:
+            # a miniseries without a season ("Band.of.Brothers.E01", "The.Pacific.Part.05"):
+            # season 1, as Sonarr reads it
+            by_number = {(t.season, t.episode): t for t in targets}
+            season_one = [by_number.get((1, e)) for e in episodes]
+            if all(season_one):
+                return _Coverage([t for t in season_one if t], len(episodes))
         return _Coverage(found, len(numbers), problems)
 
     return _Coverage([], problems=["The release name has no season, episode or air date, so it cannot "
