@@ -102,7 +102,7 @@ export function progressBar(fraction, label = "Progress") {
   const bar = h(
     "div",
     { class: "progress", role: "progressbar", "aria-label": label, "aria-valuemin": "0", "aria-valuemax": "100" },
-    h("div", { class: "progress-fill" }),
+    h("div", { class: "progress-track" }, h("div", { class: "progress-fill" })),
     h("span", { class: "progress-text" }),
   );
   setProgress(bar, fraction);

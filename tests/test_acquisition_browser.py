@@ -183,6 +183,13 @@ async def test_acquisition_pages(hub_factory, indexers: tuple[IndexerServer, Ind
         await expect(queued).to_contain_text("42%")
         await expect(queued).to_contain_text("13 min")
         await expect(page.locator("#queue-summary")).to_contain_text("1 grab · 1 downloading")
+        # The bar itself is drawn at 42 % of its track (once its CSS transition has run).
+        await page.wait_for_function(
+            """(id) => { const row = document.querySelector(`#queue-table tr[data-grab-id="${id}"]`);
+                const track = row.querySelector('.progress-track'), fill = row.querySelector('.progress-fill');
+                return Math.abs(fill.getBoundingClientRect().width / track.clientWidth - 0.42) < 0.02; }""",
+            arg=grab["id"], timeout=LIVE_TIMEOUT_MS,
+        )
         assert await page.evaluate("window.__notReloaded === true"), "the page was reloaded"
         await page.screenshot(path=str(SCREENSHOTS / "acquisition-queue.png"))
 
