@@ -240,9 +240,10 @@ class QBittorrentClient(Downloader):
         return {"version": str(version), "api_version": str(api_version)}
 
     async def close(self) -> None:
+        """Log out (best effort, at most 5 s: the hub is stopping)."""
         try:
-            await self._run(self._client.auth_log_out)
-        except Exception:  # noqa: BLE001 - best effort on shutdown
+            await asyncio.wait_for(self._run(self._client.auth_log_out), 5)
+        except Exception:  # noqa: BLE001 - a client that is down cannot be logged out of
             pass
 
 
