@@ -118,6 +118,29 @@ function showSearchResult(note, titleName, result) {
   note.hidden = false;
 }
 
+function showRssResult(note, result) {
+  const grabbed = result.grabbed || [];
+  const errors = result.errors || [];
+  replace(
+    note,
+    h(
+      "div",
+      { class: grabbed.length ? "note ok-note" : "note", role: "status" },
+      icon(grabbed.length ? "check" : "scan"),
+      h(
+        "div",
+        {},
+        h("strong", { text: "RSS sync: " }),
+        h("span", { class: "search-outcome", text: `${plural(result.releases ?? 0, "release")} read · ${grabbed.length ? `grabbed ${grabbed.map((g) => g.release_title).join(", ")}` : "nothing grabbed"}` }),
+        errors.length
+          ? h("ul", { class: "indexer-errors plain" }, errors.map((e) => h("li", { class: "indexer-error" }, icon("warning"), h("b", { text: `${e.indexer}: ` }), h("span", { text: withoutName(e.error, e.indexer) }))))
+          : null,
+      ),
+    ),
+  );
+  note.hidden = false;
+}
+
 // ---- #/wanted: titles, missing, cutoff unmet -------------------------------------------------------
 
 function renderLists(main, query) {
@@ -131,7 +154,8 @@ function renderLists(main, query) {
     busyLabel: "Syncing…",
     action: async () => {
       try {
-        await api("/api/acquisition/rss_sync", { method: "POST", body: {} });
+        const result = await api("/api/acquisition/rss_sync", { method: "POST" });
+        showRssResult(note, result || {});
       } catch (err) {
         showError(err);
       }
