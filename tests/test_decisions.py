@@ -264,6 +264,18 @@ def test_quality_must_be_allowed_by_the_profile() -> None:
     assert unknown.rejections == ["Quality Unknown (the release name does not say) is not wanted in profile HD-1080p"]
 
 
+def test_every_parsed_quality_is_on_the_ladder() -> None:
+    from omnimedia.core.acquisition.quality import QUALITY_NAMES, rank
+    from omnimedia.core.library import naming
+
+    assert set(getattr(naming, "QUALITY_NAMES", ())) <= set(QUALITY_NAMES)
+    assert rank("CAM") < rank("SDTV") < rank("Bluray-480p") < rank("Bluray-576p") < rank("HDTV-720p")
+    # "Any" does not grab a cam copy or a disc image unasked
+    cam = one(rel("Oppenheimer.2023.HDCAM.x264-XXX", size=2 * GB), None)
+    assert cam.quality == "CAM"
+    assert cam.rejections == ["Quality CAM is not wanted in profile Any"]
+
+
 def test_size_limits_per_minute_of_runtime() -> None:
     subject = show(targets=[ep(1, 5, 14)])   # 45 min, WEBDL-1080p 4–130 MB/min → 180 MB – 5.7 GB
     name = "Breaking.Bad.S05E14.1080p.WEB-DL.DD5.1.H.264-NTb"

@@ -2,7 +2,9 @@
 
 Qualities use Sonarr/Radarr's names and order (source: Sonarr ``Quality.cs`` /
 ``QualityDefinitionService`` defaults, Radarr's quality definitions): a higher ``rank`` is a
-better quality. Size limits are megabytes per minute of runtime, ``None`` for "no limit".
+better quality. The ladder is Sonarr's, with Radarr's movie-only rungs added where Radarr puts
+them (pre-release copies below SDTV, ``Bluray-576p`` above ``Bluray-480p``, ``BR-DISK`` on top);
+it holds every name :func:`omnimedia.core.library.naming.quality_name` returns. Size limits are megabytes per minute of runtime, ``None`` for "no limit".
 
 A *quality profile* (configured under ``acquisition: quality_profiles:``) lists the allowed
 qualities, the *cutoff* (once a file of this quality or better is in the library, the engine stops
@@ -32,11 +34,19 @@ def _ladder() -> tuple[Quality, ...]:
     rows = [
         # name,          source,       resolution, min MB/min, max MB/min
         ("Unknown", "unknown", 0, None, None),
+        # Radarr's pre-release sources (movies), below every retail source
+        ("WORKPRINT", "workprint", 480, None, 100.0),
+        ("CAM", "cam", 480, None, 100.0),
+        ("TELESYNC", "telesync", 480, None, 100.0),
+        ("TELECINE", "telecine", 480, None, 100.0),
+        ("REGIONAL", "dvd", 480, None, 100.0),
+        ("DVDSCR", "dvd", 480, None, 100.0),
         ("SDTV", "television", 480, 2.0, 100.0),
         ("WEBRip-480p", "webrip", 480, 2.0, 100.0),
         ("WEBDL-480p", "web", 480, 2.0, 100.0),
         ("DVD", "dvd", 480, 2.0, 100.0),
         ("Bluray-480p", "bluray", 480, 2.0, 100.0),
+        ("Bluray-576p", "bluray", 576, 2.0, 100.0),
         ("HDTV-720p", "television", 720, 3.0, 125.0),
         ("HDTV-1080p", "television", 1080, 4.0, 125.0),
         ("Raw-HD", "televisionraw", 1080, 4.0, None),
@@ -52,6 +62,8 @@ def _ladder() -> tuple[Quality, ...]:
         ("WEBDL-2160p", "web", 2160, 35.0, None),
         ("Bluray-2160p", "bluray", 2160, 35.0, None),
         ("Remux-2160p", "blurayremux", 2160, 35.0, None),
+        # a whole Blu-ray disc (ISO / BDMV), Radarr's top rung; no stock profile allows it
+        ("BR-DISK", "bluray", 1080, None, None),
     ]
     return tuple(Quality(n, i, s, r, lo, hi) for i, (n, s, r, lo, hi) in enumerate(rows))
 
@@ -156,11 +168,16 @@ def _names(*names: str) -> list[str]:
     return list(names)
 
 
+#: What even the "Any" profile leaves out: an unknown quality, pre-release copies (cam, telesync
+#: …, which nobody wants grabbed unasked) and whole disc images (not a playable file).
+_NOT_IN_ANY = frozenset({"Unknown", "WORKPRINT", "CAM", "TELESYNC", "TELECINE", "REGIONAL", "DVDSCR", "BR-DISK"})
+
+
 #: Profiles every hub has unless the configuration defines ones with the same names; named after
 #: Sonarr's/Radarr's stock profiles so that users recognise them.
 DEFAULT_PROFILES: dict[str, dict[str, Any]] = {
     "Any": {
-        "qualities": [q.name for q in QUALITIES if q.name != "Unknown"],
+        "qualities": [q.name for q in QUALITIES if q.name not in _NOT_IN_ANY],
         "cutoff": "SDTV",
         "upgrades_allowed": False,
     },
