@@ -159,6 +159,10 @@ class TransmissionClient(Downloader):
             if request.priority:
                 kwargs["bandwidth_priority"] = 1 if request.priority > 0 else -1
             added = client.add_torrent(request.torrent if request.torrent is not None else request.magnet, **kwargs)
+            if request.paused and request.torrent is None:
+                # Transmission does not keep a magnet paused on add (it starts fetching metadata;
+                # observed with 3.00, noted by transmission-rpc), so stop it explicitly.
+                client.stop_torrent([added.hash_string])
             return str(added.hash_string).lower()
 
         got = await self._call(work)
