@@ -14,6 +14,7 @@ in ``/api/acquisition/queue``), ``acquisition_grabbed``, ``acquisition_imported`
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import shutil
 import time
@@ -28,7 +29,7 @@ from ..errors import OmniMediaError, ProviderError, ServiceValidationError
 from ..library.naming import run_off_loop
 from ..plugins.kinds import Downloader, Indexer, MetadataProvider, Provider
 from .config import ACQUISITION_SCHEMA, quality_profiles
-from .decisions import Decision, DecisionContext, SearchSubject, best, decide
+from .decisions import Decision, DecisionContext, SearchSubject, decide, decide_rss, pick_grabs
 from .grabber import fetch_payload
 from .health import ProviderHealth, describe
 from .quality import QualityProfile
@@ -93,6 +94,24 @@ REMOVE_GRAB_SCHEMA = vol.Schema({
     vol.Optional("delete_data", default=True): bool,
 })
 BLOCKLIST_ID_SCHEMA = vol.Schema({vol.Required("entry_id"): vol.Coerce(int)})
+
+
+def identity_keys(release: Mapping[str, Any] | Release) -> set[str]:
+    """Every key that identifies a release: ``btih:<hash>`` when the info-hash is known, the
+    indexer + guid, and the download URL. A grab stores its release with the info-hash the hub
+    computed, while the same release in a later search may carry only its guid: comparing key
+    sets matches both."""
+    data = release.as_dict() if isinstance(release, Release) else dict(release)
+    keys = set()
+    if data.get("infohash"):
+        keys.add(f"btih:{str(data['infohash']).lower()}")
+    if data.get("guid"):
+        keys.add(f"{data.get('indexer')}:{data['guid']}")
+    if data.get("download_url"):
+        keys.add(str(data["download_url"]))
+    if not keys:
+        keys.add(str(data.get("title")))
+    return keys
 
 
 def unique_name(entry: Mapping[str, Any], taken: set[str]) -> str:
@@ -328,20 +347,20 @@ class AcquisitionManager:
             self._usable_indexers(), query, timeout=self.settings["search_timeout"], on_result=self._on_health
         )
 
-    async def decision_context(self, root: str | None = None) -> DecisionContext:
+    async def decision_context(self, root: str | None = None, *, user_initiated: bool = False) -> DecisionContext:
         """What the decision engine needs to know besides the releases: blocklist, grabs in
         progress or done, and the free space (bytes) at ``root`` (the destination folder)."""
         grabs = await self.store.grabs(("queued", "downloading", "import_pending", "importing", "imported"))
         blocked = await self.store.blocklist()
-        keys = {b["release_key"] for b in blocked}
         hashes = {b["infohash"] for b in blocked if b["infohash"]}
         titles = {(b["release_title"].lower(), b["indexer"]): b["reason"] for b in blocked}
         reasons = {b["release_key"]: b["reason"] for b in blocked}
         reasons.update({b["infohash"]: b["reason"] for b in blocked if b["infohash"]})
 
         def blocklist(release: Release) -> str | None:
-            if release.key in keys:
-                return reasons[release.key]
+            for key in identity_keys(release) | {release.key}:
+                if key in reasons:
+                    return reasons[key]
             if release.infohash and release.infohash in hashes:
                 return reasons[release.infohash]
             return titles.get((release.title.lower(), release.indexer))
@@ -352,9 +371,13 @@ class AcquisitionManager:
                 free = shutil.disk_usage(root).free
             except OSError:
                 free = None
+        grabbed_keys: set[str] = set()
+        for g in grabs:
+            grabbed_keys.add(g["release_key"])
+            grabbed_keys |= identity_keys(g["release"])
         return DecisionContext(
-            now=time.time(), blocklist=blocklist,
-            grabbed_release_keys=frozenset(g["release_key"] for g in grabs),
+            now=time.time(), blocklist=blocklist, user_initiated=user_initiated,
+            grabbed_release_keys=frozenset(grabbed_keys),
             queued_target_ids=frozenset(t for g in grabs if g["state"] in ACTIVE_STATES for t in g["target_ids"]),
             free_space=free, minimum_free_space=int(self.settings["minimum_free_space"] * 1024 * 1024),
         )
@@ -404,7 +427,7 @@ class AcquisitionManager:
         if target_ids is not None:
             wanted = [t for t in wanted if t in set(target_ids)]
         if not wanted:
-            return {"grabbed": [], "decisions": [], "errors": []}
+            return {"grabbed": [], "grab_errors": [], "decisions": [], "errors": []}
         subject = subject_for(title, profile, wanted)
         outcome = SearchOutcome()
         for query in self.queries_for(title, subject):
@@ -414,38 +437,46 @@ class AcquisitionManager:
         await self.store.update_title(title_id, last_search_at=time.time())
         await self.store.update_targets(wanted, last_search_at=time.time())
         decisions = await self._decide(outcome.releases, subject, root=title.get("root_folder"))
-        grabbed = await self.grab_best(decisions, title) if grab else []
-        return {"grabbed": grabbed, "decisions": [d.as_dict() for d in decisions], "errors": outcome.errors}
+        grabbed, grab_errors = await self.grab_best(decisions) if grab else ([], [])
+        return {"grabbed": grabbed, "grab_errors": grab_errors, "decisions": [d.as_dict() for d in decisions],
+                "errors": outcome.errors}
 
     async def _decide(
         self, releases: list[Release], subject: SearchSubject | None, profile: QualityProfile | None = None,
-        root: str | None = None,
+        root: str | None = None, *, interactive: bool = False,
     ) -> list[Decision]:
-        unique: dict[str, Release] = {}
-        for release in releases:
-            unique.setdefault(release.key, release)
-        context = await self.decision_context(root)
-        return await run_off_loop(decide, list(unique.values()), subject, context, profile)
+        """Judge ``releases`` (deduplicated) on the naming thread. ``interactive``: a person is
+        looking — every name is parsed (so rejected releases still show what they are) and
+        delays do not hold releases back."""
+        context = await self.decision_context(root, user_initiated=interactive)
+        return await run_off_loop(
+            functools.partial(decide, parse_all=interactive), _unique(releases), subject, context, profile
+        )
 
-    async def grab_best(self, decisions: list[Decision], title: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Grab accepted releases best-first, skipping any whose targets an earlier grab covers.
-        A release that fails to grab (payload, client) is skipped for the next best."""
-        covered: set[int] = set()
-        grabbed = []
-        for decision in decisions:
-            if not decision.accepted or decision.pending:
-                continue
-            if covered.intersection(decision.target_ids):
-                continue
+    async def grab_best(self, decisions: list[Decision]) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+        """Grab the releases :func:`~.decisions.pick_grabs` picks (best first, never two for one
+        target). A release that cannot be grabbed (payload, client, duplicate) is reported and
+        the next best for its targets is tried. Returns (grabs, errors as ``{release, error}``)."""
+        grabbed: list[dict[str, Any]] = []
+        errors: list[dict[str, str]] = []
+        covered: set[tuple[int | None, int]] = set()
+        pending = [d for d in decisions if d.accepted and not d.pending and d.target_ids]
+        while True:
+            picks = [d for d in pick_grabs(pending) if not covered & {(d.subject_id, t) for t in d.target_ids}]
+            if not picks:
+                break
+            decision = picks[0]
+            pending.remove(decision)
             try:
-                grab = await self.grab(decision.release, title_id=title["id"], target_ids=decision.target_ids,
+                grab = await self.grab(decision.release, title_id=decision.subject_id, target_ids=decision.target_ids,
                                        quality=decision.quality, score=decision.score)
             except (ProviderError, DuplicateGrab, NoDownloadClient) as err:
                 _LOGGER.warning("grab of %s failed: %s", decision.release.title, err)
+                errors.append({"release": decision.release.title, "error": str(err)})
                 continue
-            covered.update(decision.target_ids)
+            covered |= {(decision.subject_id, t) for t in decision.target_ids}
             grabbed.append(grab)
-        return grabbed
+        return grabbed, errors
 
     async def interactive_search(
         self, *, q: str | None = None, type: str = "search", title_id: int | None = None,
@@ -476,7 +507,7 @@ class AcquisitionManager:
             outcome.releases.extend(part.releases)
             outcome.errors.extend(part.errors)
             outcome.indexers = sorted(set(outcome.indexers) | set(part.indexers))
-        decisions = await self._decide(outcome.releases, subject, profile)
+        decisions = await self._decide(outcome.releases, subject, profile, interactive=True)
         return {
             "results": [d.as_dict() for d in decisions], "errors": outcome.errors,
             "indexers": outcome.indexers, "elapsed": time.perf_counter() - started,
@@ -507,8 +538,9 @@ class AcquisitionManager:
         or the client (add). A failed hand-over is recorded as a failed grab in history."""
         target_ids = list(target_ids)
         async with self._grab_lock:
+            mine = identity_keys(release)
             for grab in await self.store.grabs(("queued", "downloading", "import_pending", "importing", "imported")):
-                if grab["release_key"] == release.key:
+                if grab["release_key"] in mine or mine & identity_keys(grab["release"]):
                     raise DuplicateGrab(f"{release.title!r} was already grabbed (grab {grab['id']}, {grab['state']})")
             client_name, client = self.client_for(release.protocol)
             request = await fetch_payload(self.session, release, category=self.settings["download_category"])
@@ -577,20 +609,23 @@ class AcquisitionManager:
 
     # -- RSS sync -------------------------------------------------------------------------------
     async def rss_sync(self) -> dict[str, Any]:
-        """Read every indexer's newest releases once and grab what a wanted target needs.
-        Returns ``{"releases": n, "grabbed": [...], "errors": [...]}``."""
+        """Read every indexer's newest releases once and grab what wanted targets need, judging
+        each release against the one wanted title it names (:func:`~.decisions.decide_rss`).
+        Returns ``{"releases": n, "grabbed": [...], "grab_errors": [...], "errors": [...]}``."""
         outcome = await self.run_query(None)
+        subjects = []
+        for title in await self.list_wanted():
+            wanted = [x["id"] for x in title["targets"] if x["status"] in ("missing", "cutoff_unmet")]
+            if wanted:
+                subjects.append(subject_for(title, self.profile(title["quality_profile"]), wanted))
         grabbed: list[dict[str, Any]] = []
-        titles = [t for t in await self.list_wanted() if any(
-            x["status"] in ("missing", "cutoff_unmet") for x in t["targets"])]
-        if outcome.releases and titles:
-            for title in titles:
-                wanted = [x["id"] for x in title["targets"] if x["status"] in ("missing", "cutoff_unmet")]
-                subject = subject_for(title, self.profile(title["quality_profile"]), wanted)
-                decisions = await self._decide(outcome.releases, subject)
-                if best(decisions) is not None:
-                    grabbed.extend(await self.grab_best(decisions, title))
-        return {"releases": len(outcome.releases), "grabbed": grabbed, "errors": outcome.errors}
+        grab_errors: list[dict[str, str]] = []
+        if outcome.releases and subjects:
+            context = await self.decision_context()
+            decisions = await run_off_loop(decide_rss, _unique(outcome.releases), subjects, context)
+            grabbed, grab_errors = await self.grab_best(decisions)
+        return {"releases": len(outcome.releases), "grabbed": grabbed, "grab_errors": grab_errors,
+                "errors": outcome.errors}
 
     async def _rss_loop(self) -> None:
         interval = self.settings["rss_sync_interval"] * 60.0
@@ -639,6 +674,14 @@ class AcquisitionManager:
 
     async def _svc_remove_blocklist(self, call: Any) -> bool:
         return await self.store.delete_blocklist(call.data["entry_id"])
+
+
+def _unique(releases: list[Release]) -> list[Release]:
+    """Releases with duplicates (the same release from two queries or indexers) removed."""
+    seen: dict[str, Release] = {}
+    for release in releases:
+        seen.setdefault(release.key, release)
+    return list(seen.values())
 
 
 def _quality_of(title: str) -> str:

@@ -78,10 +78,14 @@ def subject_for(title: Mapping[str, Any], profile: QualityProfile, target_ids: I
         if only is None or t["id"] in only
     ]
     details = title.get("details") or {}
+    season_episodes: dict[int, int] = {}
+    for t in title.get("targets", []):
+        if t.get("season") is not None:
+            season_episodes[t["season"]] = season_episodes.get(t["season"], 0) + 1
     return SearchSubject(
         id=title["id"], media_type=title["media_type"], title=title["title"], profile=profile,
         year=title.get("year"), aliases=list(details.get("aliases") or []), targets=targets,
-        runtime=details.get("runtime"),
+        runtime=details.get("runtime"), season_episodes=season_episodes,
     )
 
 
