@@ -264,3 +264,42 @@ async def test_grabs_survive_a_restart(hub_factory, torznab_feed: TorznabFeed, m
     assert queue["grabs"][0]["progress"] == pytest.approx(0.75)
     _, wanted = await _api(hub2, "GET", f"/api/acquisition/wanted/{title['id']}")
     assert wanted["targets"][0]["status"] == "queued"
+
+
+async def test_stalled_download_fails_over_and_a_vanished_download_folder_fails_the_import(
+    hub_factory, torznab_feed: TorznabFeed, memclient: Path, tmp_path: Path
+) -> None:
+    torznab_feed.offer("Test.Show.S01E01.1080p.WEB-DL.DDP5.1.H.264-NTb", torrent=_torrent(tmp_path, "stall"))
+    torznab_feed.offer("Test.Show.S01E01.1080p.WEBRip.x264-GRP", torrent=_torrent(tmp_path, "next"))
+    text = _config(tmp_path, torznab_feed, memclient).replace(
+        "download_poll_interval: 0.1", "download_poll_interval: 0.1\n  stalled_timeout: 0.02"  # 1.2 s
+    )
+    hub = await hub_factory(config_text=text)
+    mem = _module()
+    _, title = await _api(hub, "POST", "/api/acquisition/wanted", json=WANTED)
+    _, result = await _api(hub, "POST", f"/api/acquisition/wanted/{title['id']}/search")
+    stalled = result["grabbed"][0]
+    mem.ITEMS[stalled["download_id"]].state = "stalled"
+    mem.ITEMS[stalled["download_id"]].progress = 0.1
+    mem.ITEMS[stalled["download_id"]].message = "no seeds"
+
+    # A torrent that never completes: failed after the stalled timeout, blocklisted, next one grabbed.
+    await _until(lambda: _queue_titles(hub, "Test.Show.S01E01.1080p.WEBRip.x264-GRP"))
+    _, queue = await _api(hub, "GET", "/api/acquisition/queue", params={"all": "true"})
+    failed = next(g for g in queue["grabs"] if g["id"] == stalled["id"])
+    assert failed["state"] == "failed" and "no progress for" in failed["message"] and "no seeds" in failed["message"]
+
+    # The next one completes, but its download folder is gone by the time the hub imports it.
+    nxt = next(g for g in queue["grabs"] if g["state"] != "failed")
+    item = mem.ITEMS[nxt["download_id"]]
+    item.state, item.progress = "completed", 1.0
+    item.content_path = str(tmp_path / "downloads" / "Test.Show.S01E01.1080p.WEBRip.x264-GRP")
+    await _until(lambda: _queue_state(hub, nxt["id"], "failed"))
+    _, queue = await _api(hub, "GET", "/api/acquisition/queue", params={"all": "true"})
+    grab = next(g for g in queue["grabs"] if g["id"] == nxt["id"])
+    assert grab["message"].startswith("import failed: The download is not at ") and "moved or deleted" in grab["message"]
+    _, history = await _api(hub, "GET", "/api/acquisition/history")
+    assert history["events"][0]["event"] == "import_failed"
+    # An import failure does not blame the release: it is not blocklisted.
+    _, blocklist = await _api(hub, "GET", "/api/acquisition/blocklist")
+    assert [e["release_title"] for e in blocklist["entries"]] == ["Test.Show.S01E01.1080p.WEB-DL.DDP5.1.H.264-NTb"]
