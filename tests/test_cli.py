@@ -143,3 +143,38 @@ def test_scan_prints_a_summary(tmp_path: Path) -> None:
     assert report["stats"]["by_type"] == {"episode": 2} and report["stats"]["errors"] == 1
     again = run_cli("scan", "--config", str(tmp_path / "cfg"))
     assert again.returncode == 0 and "2 unchanged" in again.stdout and "Scanned 1 library" in again.stdout
+
+
+async def test_search_prints_decisions_and_indexer_errors(tmp_path: Path, torznab_feed) -> None:
+    """`omnimedia search` asks every configured indexer; a broken one is reported, not fatal."""
+    import asyncio
+
+    torznab_feed.offer("Test.Show.S01E02.1080p.WEB-DL.DDP5.1.H.264-NTb", size=1_500_000_000, seeders=42, peers=50)
+    torznab_feed.offer("Test.Show.S01E02.720p.HDTV.x264-KILLERS", size=700_000_000)
+    config = tmp_path / "config"
+    write_config(config, f"""
+        hub: {{host: 127.0.0.1, port: 0}}
+        discovery: {{zeroconf: false, advertise: false}}
+        plugins:
+          - {{platform: torznab, name: Good, url: "{torznab_feed.url}"}}
+          - {{platform: torznab, name: Down, url: "http://127.0.0.1:1", timeout: 2}}
+        """)
+
+    async def run(*args: str) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            *OMNIMEDIA, "search", "Test Show", "--type", "tv", "--season", "1", "--episode", "2",
+            "--config", str(config), *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        return proc.returncode, out.decode(), err.decode()
+
+    code, out, err = await run()
+    assert code == 0, err
+    assert "2 releases from 2 indexer(s)" in out and "2 acceptable" in out
+    assert " + WEBDL-1080p" in out and "1.4 GB" in out and "42/50" in out and "Good: Test.Show.S01E02.1080p" in out
+    assert "! Down: " in err
+    code, out, _ = await run("--json")
+    data = json.loads(out)
+    assert [r["quality"] for r in data["results"]] == ["WEBDL-1080p", "HDTV-720p"]
+    assert [e["indexer"] for e in data["errors"]] == ["Down"]
+    assert {"season": "1", "ep": "2"}.items() <= next(q for q in torznab_feed.requests if q.get("t") == "tvsearch").items()
