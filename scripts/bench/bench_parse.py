@@ -29,6 +29,19 @@ sys.path.insert(0, str(HERE))
 from _record import command_line, header, record  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "release_names.tsv"
+INTRO = """## Release-name parsing — `scripts/bench/bench_parse.py`
+
+Names/s of `parse_name` (guessit plus our mapping layer, `core/library/naming.py`) over the real-world
+names of `tests/data/release_names.tsv`: cold (parse cache cleared before each round) and warm (every
+name cached), next to plain guessit on the same names in alternating rounds, the mapping layer alone
+(guessit's answers memoised), and through `run_off_loop` (the naming thread). No goal in issue 3;
+guessit's time per name is the whole cost of a cold parse.
+
+```sh
+python scripts/bench/bench_parse.py --rounds 5 --record
+```
+
+"""
 
 
 def load_names(path: Path = CORPUS) -> list[str]:
@@ -130,7 +143,7 @@ def main() -> int:
     table = "\n".join(lines)
     print(table)
     if args.record:
-        path = record("parse", "### Release-name parsing — `scripts/bench/bench_parse.py`\n\n" + started + "\n" + table)
+        path = record("parse", INTRO + started + "\n" + table)
         print(f"recorded in {path}")
     return 0
 
