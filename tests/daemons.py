@@ -153,23 +153,42 @@ def _stop_all() -> None:
         proc.stop()
 
 
-def _http_status(url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None) -> int | None:
-    """The HTTP status ``url`` answers with, or None when nothing answers."""
-    req = urllib.request.Request(url, data=data, headers=headers or {})
+def _http_answer(url: str) -> tuple[int, Any] | None:
+    """``(status, headers)`` of a GET of ``url``, or None when nothing answers."""
     try:
-        with urllib.request.urlopen(req, timeout=2) as resp:
-            return resp.status
+        with urllib.request.urlopen(urllib.request.Request(url), timeout=2) as resp:
+            return resp.status, resp.headers
     except urllib.error.HTTPError as err:
-        return err.code
+        return err.code, err.headers
     except (urllib.error.URLError, OSError):
         return None
 
 
+def _http_status(url: str) -> int | None:
+    """The HTTP status ``url`` answers with, or None when nothing answers."""
+    answer = _http_answer(url)
+    return answer[0] if answer else None
+
+
+#: Log lines meaning "a port we picked was taken meanwhile" (qBittorrent, Transmission, NZBGet).
+BIND_FAILURES = ("Address already in use", "Couldn't bind", "Unable to bind", "Binding socket failed")
+START_ATTEMPTS = 3
+
+
+class PortTaken(RuntimeError):
+    """The daemon could not bind a port picked by :func:`free_port` (another process took it)."""
+
+
 def wait_until(probe: Callable[[], bool], what: str, proc: ManagedProcess, timeout: float = STARTUP_TIMEOUT) -> None:
+    """Wait until ``probe()`` is true. Raises ``PortTaken`` when the log says a port was taken
+    (the caller retries on new ports), ``RuntimeError`` when the process exits or time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if probe():
             return
+        tail = proc.tail(20)
+        if any(marker in tail for marker in BIND_FAILURES):
+            raise PortTaken(f"{what} could not bind its port:\n{tail}")
         if not proc.alive:
             raise RuntimeError(f"{what} exited during start-up:\n{proc.tail()}")
         time.sleep(0.1)
@@ -201,13 +220,36 @@ class _Daemon:
         raise NotImplementedError
 
     def start(self) -> None:
-        self.process = ManagedProcess(self._argv(), self.base_dir / f"{self.name}.log", self.base_dir)
+        log = self.base_dir / f"{self.name}.log"
+        log.unlink(missing_ok=True)  # a fresh log per start, so old lines never look like new errors
+        self.process = ManagedProcess(self._argv(), log, self.base_dir)
         self.process.start()
         try:
             wait_until(self._ready, self.name, self.process)
         except BaseException:
             self.process.stop()
             raise
+
+    def new_ports(self) -> None:
+        """Pick new free ports and rewrite the configuration (after :class:`PortTaken`)."""
+        self.port = free_port()
+        if hasattr(self, "peer_port"):
+            self.peer_port = free_port()
+        self.write_config()
+
+    def write_config(self) -> None:
+        raise NotImplementedError
+
+    def start_on_free_ports(self) -> None:
+        """:meth:`start`, retried on new ports when one turns out to be taken."""
+        for attempt in range(START_ATTEMPTS):
+            try:
+                self.start()
+                return
+            except PortTaken:
+                if attempt == START_ATTEMPTS - 1:
+                    raise
+                self.new_ports()
 
     def stop(self) -> None:
         if self.process is not None:
@@ -306,7 +348,7 @@ def running_qbittorrent(base: Path | None = None) -> Iterator[QBittorrentDaemon]
     daemon.download_dir.mkdir()
     daemon.write_config()
     try:
-        daemon.start()
+        daemon.start_on_free_ports()
         yield daemon
     finally:
         daemon.close()
@@ -355,8 +397,16 @@ class TransmissionDaemon(_Daemon):
         ]
 
     def _ready(self) -> bool:
-        # 409 (no session id yet) or 401 (no credentials) both mean the RPC server is up.
-        return _http_status(self.rpc_url) is not None
+        # 409 (no session id yet) or 401 (no credentials), from Transmission itself, mean the RPC
+        # server is up; anything else on our port is another program that took it first.
+        answer = _http_answer(self.rpc_url)
+        if answer is None:
+            return False
+        status, headers = answer
+        if status in (401, 409) and ("X-Transmission-Session-Id" in headers or
+                                     str(headers.get("Server", "")).startswith("Transmission")):
+            return True
+        raise PortTaken(f"another program answers on transmission's RPC port {self.port} (HTTP {status})")
 
     def rpc_client(self) -> Any:
         """A `transmission_rpc.Client` logged in to this daemon (for test set-up, not the plugin)."""
@@ -401,7 +451,7 @@ def running_transmission(base: Path | None = None) -> Iterator[TransmissionDaemo
     daemon.download_dir.mkdir()
     daemon.write_config()
     try:
-        daemon.start()
+        daemon.start_on_free_ports()
         yield daemon
     finally:
         daemon.close()
@@ -508,7 +558,7 @@ def running_nzbget(news: NewsServer | None, base: Path | None = None) -> Iterato
     daemon.download_dir.mkdir()
     daemon.write_config()
     try:
-        daemon.start()
+        daemon.start_on_free_ports()
         yield daemon
     finally:
         daemon.close()
