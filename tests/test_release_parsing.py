@@ -299,6 +299,7 @@ def test_specials_are_season_zero(name: str) -> None:
      "The Tonight Show Starring Jimmy Fallon", "2024-03-12"),
     ("60.Minutes.2024.03.10.720p.WEB.h264-GRP", "60 Minutes", "2024-03-10"),
     ("20.20.2024.03.08.720p.HDTV.x264-GRP", "20 20", "2024-03-08"),
+    ("20/20.2024.03.08.720p.HDTV.x264-GRP", "20 20", "2024-03-08"),
     ("WWE.Monday.Night.Raw.2024.01.15.720p.HDTV.x264-GRP", "WWE Monday Night Raw", "2024-01-15"),
 ])
 def test_daily(name: str, title: str, air_date: str) -> None:
@@ -382,6 +383,10 @@ def test_editions(name: str, title: str, edition: str | None) -> None:
     ("Blade.Runner.2049.2017.2160p.UHD.BluRay.REMUX.HDR.HEVC.Atmos-GRP", "Blade Runner 2049", 2017),
     ("2012.2009.1080p.BluRay.x264-GRP", "2012", 2009),
     ("The Matrix (1999).mkv", "The Matrix", 1999),
+    # "DC" reads as Director's Cut to guessit; before the year it is part of the title
+    ("AC.DC.Let.There.Be.Rock.1980.1080p.BluRay.x264-GRP", "AC DC Let There Be Rock", 1980),
+    # a "/" in a release title (not a path to a video file) is part of the title
+    ("AC/DC.Let.There.Be.Rock.1980.1080p.BluRay.x264-GRP", "AC DC Let There Be Rock", 1980),
 ])
 def test_movie_titles_keep_their_numbers(name: str, title: str, year: int) -> None:
     parsed = parse_name(name)

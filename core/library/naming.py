@@ -272,9 +272,10 @@ def _value(g: dict[str, Any], key: str, start: int = 0) -> Any:
 
 
 def _clean_title(text: str) -> str | None:
-    """Separators → spaces: dots and underscores in dotted names, underscores only in spaced ones."""
+    """Separators → spaces: dots and underscores in dotted names, underscores only in spaced ones
+    (where a dot is punctuation: "Dr. Stone", "Kaiju No. 8")."""
     text = text.replace("_", " ")
-    if " " not in text.strip():
+    if text.strip().count(".") > text.strip().count(" "):
         text = text.replace(".", " ")
     text = re.sub(r"\s+", " ", text).strip(" -.")
     return text or None
@@ -364,7 +365,10 @@ def _preclean(name: str) -> str:
 
 @lru_cache(maxsize=8192)
 def _parse_cached(name: str) -> tuple[tuple[str, Any], ...]:
-    text = _preclean(name.replace("\\", "/"))
+    text = name.replace("\\", "/")
+    if "/" in text and not _VIDEO_EXT_RE.search(text):
+        text = text.replace("/", " " if " " in text else ".")  # a title, not a path: "AC/DC …", "20/20 …"
+    text = _preclean(text)
     g = dict(guessit(text, {"advanced": True}))
     base = text.rsplit("/", 1)[-1]
     off = len(text) - len(base)  # spans before this are folder hints
@@ -444,9 +448,11 @@ def _parse_cached(name: str) -> tuple[tuple[str, Any], ...]:
                 and _PART_EPISODE_RE.search(base)):
             kind, episodes = "episode", [part]  # "The.Pacific.Part.05": a mini-series episode
         if kind == "movie" and title_m is not None and year_m is not None:
-            # "Dune.Part.Two.2024", "Kill.Bill.Vol.1.2003": the part/volume belongs to the title
-            between = [m for key in ("part", "volume", "episode", "season", "alternative_title")
-                       for m in _matches(g, key, off) if title_m.span[1] <= m.span[0] < year_m.span[0]]
+            # Radarr's reading: a movie's title is everything before its year. guessit cuts it short at
+            # words it knows ("Dune.Part.Two.2024", "Kill.Bill.Vol.1.2003", "AC.DC.Let.There.Be.Rock.1980")
+            between = [m for key, value in g.items() if key not in ("title", "year", "type")
+                       for m in _as_list(value)
+                       if title_m.span[1] <= m.span[0] < year_m.span[0] and m.span[0] >= off]
             if between:
                 title = _clean_title(base[title_m.span[0] - off:year_m.span[0] - off]) or title
                 title_end = year_m.span[0] - off
@@ -547,7 +553,8 @@ def _parse_cached(name: str) -> tuple[tuple[str, Any], ...]:
 
 
 def parse_name(name: str) -> dict[str, Any]:
-    """Parse a release or file name (a base name; a path also works, folders give hints).
+    """Parse a release or file name (a base name; a path to a video file also works, its folders give
+    hints; a ``/`` in a name without a video extension is read as part of the title, e.g. ``AC/DC``).
 
     Returns a dict with these keys (missing facts are ``None``, lists are empty):
 
