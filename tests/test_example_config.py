@@ -25,4 +25,7 @@ def test_example_configuration_is_valid(tmp_path: Path, monkeypatch) -> None:
     assert [str(e) for e in errors] == []
     assert config.database_url.startswith("postgresql+asyncpg://omnimedia:")
     assert [lib["type"] for lib in config.libraries] == ["movies", "tv", "music", "photos"]
-    assert [p["platform"] for p in config.plugins] == ["googlecast", "airplay", "androidtv"]
+    assert [p["platform"] for p in config.plugins] == [
+        "googlecast", "airplay", "androidtv", "torznab", "newznab", "qbittorrent", "nzbget"
+    ]
+    assert config.acquisition["quality_profiles"][0]["cutoff"] == "WEBDL-1080p"
