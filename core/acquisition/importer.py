@@ -751,14 +751,8 @@ def _plan_movie(
 
 
 def _edition(name: str) -> str | None:
-    """guessit's ``edition`` (``Director's Cut``, ``Extended``, ``Remastered`` …); the library's
-    parse_name does not report it."""
-    from guessit import guessit
-
-    value = guessit(name).get("edition")
-    if isinstance(value, list):
-        return " ".join(str(v) for v in value)
-    return str(value) if value else None
+    """The movie edition the name states (``Director's Cut``, ``Extended`` …), from parse_name."""
+    return parse_name(name).get("edition")
 
 
 def _plan_flat(
