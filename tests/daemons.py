@@ -342,7 +342,7 @@ def running_qbittorrent(base: Path | None = None) -> Iterator[QBittorrentDaemon]
     binary = require_binary("qbittorrent-nox")
     base = Path(tempfile.mkdtemp(prefix="omnimedia-qbt-", dir=base))
     daemon = QBittorrentDaemon(
-        base_dir=base, username="omnimedia", password=secrets.token_urlsafe(12), port=free_port(),
+        base_dir=base, username="omnimedia", password=secrets.token_hex(12), port=free_port(),
         download_dir=base / "downloads", peer_port=free_port(), version=binary_version([binary, "--version"]),
     )
     daemon.download_dir.mkdir()
@@ -445,7 +445,7 @@ def running_transmission(base: Path | None = None) -> Iterator[TransmissionDaemo
     binary = require_binary("transmission-daemon")
     base = Path(tempfile.mkdtemp(prefix="omnimedia-tr-", dir=base))
     daemon = TransmissionDaemon(
-        base_dir=base, username="omnimedia", password=secrets.token_urlsafe(12), port=free_port(),
+        base_dir=base, username="omnimedia", password=secrets.token_hex(12), port=free_port(),
         download_dir=base / "downloads", peer_port=free_port(), version=binary_version([binary, "--version"]),
     )
     daemon.download_dir.mkdir()
@@ -552,7 +552,7 @@ def running_nzbget(news: NewsServer | None, base: Path | None = None) -> Iterato
     base = Path(tempfile.mkdtemp(prefix="omnimedia-nzbget-", dir=base))
     version = binary_version([binary, "-v"]).replace("nzbget version:", "").strip()
     daemon = NzbgetDaemon(
-        base_dir=base, username="omnimedia", password=secrets.token_urlsafe(12), port=free_port(),
+        base_dir=base, username="omnimedia", password=secrets.token_hex(12), port=free_port(),
         download_dir=base / "complete", version=version, news=news,
     )
     daemon.download_dir.mkdir()
