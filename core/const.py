@@ -26,6 +26,13 @@ EVENT_MEDIA_ERROR: Final = "media_error"
 EVENT_SCAN_STARTED: Final = "library_scan_started"
 EVENT_SCAN_FINISHED: Final = "library_scan_finished"
 
+EVENT_GRAB_UPDATED: Final = "acquisition_grab_updated"
+EVENT_GRABBED: Final = "acquisition_grabbed"
+EVENT_IMPORTED: Final = "acquisition_imported"
+EVENT_DOWNLOAD_FAILED: Final = "acquisition_download_failed"
+EVENT_PROVIDER_HEALTH: Final = "acquisition_health_changed"
+EVENT_WANTED_CHANGED: Final = "acquisition_wanted_changed"
+
 #: Library (and media item) types. Source: the seed architecture's media types.
 MEDIA_TYPES: Final = ("movies", "tv", "music", "photos", "ebooks", "comics", "audiobooks")
 

@@ -25,6 +25,7 @@ import aiohttp
 import voluptuous as vol
 
 from ..bus import Context
+from ..const import EVENT_GRAB_UPDATED, EVENT_GRABBED, EVENT_PROVIDER_HEALTH, EVENT_WANTED_CHANGED
 from ..errors import OmniMediaError, ProviderError, ServiceValidationError
 from ..library.naming import run_off_loop
 from ..plugins.kinds import Downloader, Indexer, MetadataProvider, Provider
@@ -40,12 +41,6 @@ from .wanted import MONITOR_MODES, SEARCH_TYPE, TARGET_KIND, monitored_episodes,
 
 _LOGGER = logging.getLogger(__name__)
 
-EVENT_GRAB_UPDATED = "acquisition_grab_updated"
-EVENT_GRABBED = "acquisition_grabbed"
-EVENT_IMPORTED = "acquisition_imported"
-EVENT_DOWNLOAD_FAILED = "acquisition_download_failed"
-EVENT_HEALTH_CHANGED = "acquisition_health_changed"
-EVENT_WANTED_CHANGED = "acquisition_wanted_changed"
 
 MEDIA_TYPES = tuple(TARGET_KIND)
 
@@ -212,7 +207,7 @@ class AcquisitionManager:
 
     def _on_health(self, health: ProviderHealth | None, error: BaseException | None) -> None:
         if health is not None:
-            self.hub.bus.fire(EVENT_HEALTH_CHANGED, health.as_dict())
+            self.hub.bus.fire(EVENT_PROVIDER_HEALTH, health.as_dict())
 
     def record_health(self, kind: str, name: str, error: BaseException | None) -> None:
         """Record one call's outcome for a provider and announce a change."""
@@ -221,7 +216,7 @@ class AcquisitionManager:
             return
         changed = health.succeeded() if error is None else health.failed(error)
         if changed:
-            self.hub.bus.fire(EVENT_HEALTH_CHANGED, health.as_dict())
+            self.hub.bus.fire(EVENT_PROVIDER_HEALTH, health.as_dict())
 
     def health_report(self) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {"indexers": [], "download_clients": [], "metadata_providers": []}

@@ -17,6 +17,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..const import EVENT_DOWNLOAD_FAILED, EVENT_GRAB_UPDATED, EVENT_IMPORTED
 from ..errors import OmniMediaError, ProviderError
 from .store import ACTIVE_STATES
 from .types import DownloadItem
@@ -118,7 +119,7 @@ class Tracker:
         changed = any(grab.get(k) != v for k, v in fields.items() if k != "progress_at")
         updated = await self.store.update_grab(grab["id"], **fields)
         if changed and updated is not None:
-            self.manager.hub.bus.fire("acquisition_grab_updated", updated)
+            self.manager.hub.bus.fire(EVENT_GRAB_UPDATED, updated)
 
     async def fail(self, grab: dict[str, Any], reason: str, *, research: bool = True) -> None:
         """A download failed: mark it, blocklist the release, remove it from the client and
@@ -137,9 +138,9 @@ class Tracker:
             except ProviderError as err:
                 _LOGGER.warning("could not remove failed download %s: %s", grab["release_title"], err)
         bus = self.manager.hub.bus
-        bus.fire("acquisition_download_failed", {**(updated or grab), "reason": reason})
+        bus.fire(EVENT_DOWNLOAD_FAILED, {**(updated or grab), "reason": reason})
         if updated is not None:
-            bus.fire("acquisition_grab_updated", updated)
+            bus.fire(EVENT_GRAB_UPDATED, updated)
         if research and grab.get("title_id") is not None and not self.manager._stopping:
             self.manager.hub.create_task(
                 self.manager.search_title(grab["title_id"], grab["target_ids"] or None),
@@ -150,7 +151,7 @@ class Tracker:
         try:
             updated = await self.store.update_grab(grab["id"], state="importing")
             if updated is not None:
-                self.manager.hub.bus.fire("acquisition_grab_updated", updated)
+                self.manager.hub.bus.fire(EVENT_GRAB_UPDATED, updated)
             from .importing import import_grab
 
             result = await import_grab(self.manager, grab)
@@ -165,9 +166,9 @@ class Tracker:
                     grab["id"], state="imported", message=None,
                     imported_paths=[f["destination"] for f in result["imported"]],
                 )
-                self.manager.hub.bus.fire("acquisition_imported", {**(updated or grab), "files": result["imported"]})
+                self.manager.hub.bus.fire(EVENT_IMPORTED, {**(updated or grab), "files": result["imported"]})
                 if updated is not None:
-                    self.manager.hub.bus.fire("acquisition_grab_updated", updated)
+                    self.manager.hub.bus.fire(EVENT_GRAB_UPDATED, updated)
             else:
                 reasons = "; ".join(f"{f['source']}: {f['reason']}" for f in result.get("failed", [])) or "no media files"
                 await self._import_failed(grab, f"nothing imported ({reasons})")
@@ -182,4 +183,4 @@ class Tracker:
             message=reason,
         )
         if updated is not None:
-            self.manager.hub.bus.fire("acquisition_grab_updated", updated)
+            self.manager.hub.bus.fire(EVENT_GRAB_UPDATED, updated)
