@@ -303,3 +303,35 @@ async def test_stalled_download_fails_over_and_a_vanished_download_folder_fails_
     # An import failure does not blame the release: it is not blocklisted.
     _, blocklist = await _api(hub, "GET", "/api/acquisition/blocklist")
     assert [e["release_title"] for e in blocklist["entries"]] == ["Test.Show.S01E01.1080p.WEB-DL.DDP5.1.H.264-NTb"]
+
+
+async def test_adding_a_series_looks_up_its_episodes_with_the_metadata_provider(
+    hub_factory, aiohttp_server: Any, tmp_path: Path
+) -> None:
+    """With `tmdb` configured, adding a series by name fills title, year, ids and the episode list
+    (air dates from the provider); `monitor: future` wants only episodes not aired yet."""
+    from .fake_tmdb import VALID_API_KEY, FakeTmdb
+
+    server = await aiohttp_server(FakeTmdb().app())
+    tv = tmp_path / "tv"
+    tv.mkdir()
+    extra = (f"plugins:\n  - platform: tmdb\n    api_key: {VALID_API_KEY}\n"
+             f"    base_url: {str(server.make_url('')).rstrip('/')}\n")
+    hub = await hub_factory(config_text=minimal_config([tv], extra))
+    status, title = await _api(hub, "POST", "/api/acquisition/wanted",
+                               json={"media_type": "series", "title": "better call saul", "quality_profile": "HD-1080p"})
+    assert status == 201, title
+    assert (title["title"], title["year"]) == ("Better Call Saul", 2015)
+    assert title["ids"]["tvdbid"] in ("273181", 273181) and title["ids"]["imdbid"] == "tt3032476"
+    assert title["counts"]["targets"] == 63 and title["counts"]["missing"] == 63
+    first = title["targets"][0]
+    assert (first["season"], first["episode"], first["name"], first["air_date"]) == (1, 1, "Uno", "2015-02-08")
+
+    # Everything has aired: "future" monitors nothing, so nothing is missing.
+    status, future = await _api(hub, "POST", "/api/acquisition/wanted",
+                                json={"media_type": "series", "title": "Better Call Saul", "monitor": "future"})
+    assert future["counts"]["unmonitored"] == 63 and future["counts"]["missing"] == 0
+    # A title the provider does not know is a clear 400.
+    status, err = await _api(hub, "POST", "/api/acquisition/wanted",
+                             json={"media_type": "series", "title": "No Such Show Anywhere"})
+    assert status == 400 and "found no series" in err["error"]
