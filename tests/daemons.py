@@ -41,6 +41,7 @@ Verified behaviour these set-ups rely on (see also ../shared/DESIGN.md):
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import base64
 import contextlib
@@ -207,7 +208,14 @@ class _Daemon:
     version: str = "unknown"
     process: ManagedProcess | None = field(default=None, repr=False)
 
-    name = "daemon"
+    name = "daemon"  # also our plugin's platform name
+    label = "Daemon"  # how the entry names it
+
+    def entry(self, **overrides: Any) -> dict[str, Any]:
+        """A config entry for our plugin of the same name, pointing at this daemon."""
+        return {"platform": self.name, "name": f"{self.label} (test)", "url": self.url,
+                "username": self.username, "password": self.password, "category": "omnimedia",
+                "timeout": 10.0, "enabled": True, **overrides}
 
     @property
     def url(self) -> str:
@@ -281,6 +289,7 @@ class QBittorrentDaemon(_Daemon):
 
     peer_port: int = 0
     name = "qbittorrent"
+    label = "qBittorrent"
 
     @property
     def profile_dir(self) -> Path:
@@ -328,12 +337,15 @@ class QBittorrentDaemon(_Daemon):
     def _ready(self) -> bool:
         return _http_status(f"{self.url}/api/v2/app/webapiVersion") is not None
 
-    def entry(self, **overrides: Any) -> dict[str, Any]:
-        entry = {"platform": "qbittorrent", "name": "qBittorrent (test)", "url": self.url,
-                 "username": self.username, "password": self.password, "category": "omnimedia",
-                 "timeout": 10.0, "enabled": True}
-        entry.update(overrides)
-        return entry
+def _run(daemon: Any) -> Iterator[Any]:
+    """The shared body of the ``running_*`` context managers: prepare, start, yield, clean up."""
+    daemon.download_dir.mkdir()
+    daemon.write_config()
+    try:
+        daemon.start_on_free_ports()
+        yield daemon
+    finally:
+        daemon.close()
 
 
 @contextlib.contextmanager
@@ -345,13 +357,7 @@ def running_qbittorrent(base: Path | None = None) -> Iterator[QBittorrentDaemon]
         base_dir=base, username="omnimedia", password=secrets.token_hex(12), port=free_port(),
         download_dir=base / "downloads", peer_port=free_port(), version=binary_version([binary, "--version"]),
     )
-    daemon.download_dir.mkdir()
-    daemon.write_config()
-    try:
-        daemon.start_on_free_ports()
-        yield daemon
-    finally:
-        daemon.close()
+    yield from _run(daemon)
 
 
 # -- Transmission ---------------------------------------------------------------------------------
@@ -362,6 +368,7 @@ class TransmissionDaemon(_Daemon):
     peer_port: int = 0
     rpc_path: str = "/transmission/rpc"
     name = "transmission"
+    label = "Transmission"
 
     @property
     def config_dir(self) -> Path:
@@ -431,14 +438,6 @@ class TransmissionDaemon(_Daemon):
             time.sleep(0.2)
         raise RuntimeError(f"transmission did not start seeding {infohash} within {timeout:.0f} s:\n{self.log_tail()}")
 
-    def entry(self, **overrides: Any) -> dict[str, Any]:
-        entry = {"platform": "transmission", "name": "Transmission (test)", "url": self.url,
-                 "username": self.username, "password": self.password, "category": "omnimedia",
-                 "timeout": 10.0, "enabled": True}
-        entry.update(overrides)
-        return entry
-
-
 @contextlib.contextmanager
 def running_transmission(base: Path | None = None) -> Iterator[TransmissionDaemon]:
     """Start transmission-daemon; yield a :class:`TransmissionDaemon`; stop and clean up after."""
@@ -448,13 +447,7 @@ def running_transmission(base: Path | None = None) -> Iterator[TransmissionDaemo
         base_dir=base, username="omnimedia", password=secrets.token_hex(12), port=free_port(),
         download_dir=base / "downloads", peer_port=free_port(), version=binary_version([binary, "--version"]),
     )
-    daemon.download_dir.mkdir()
-    daemon.write_config()
-    try:
-        daemon.start_on_free_ports()
-        yield daemon
-    finally:
-        daemon.close()
+    yield from _run(daemon)
 
 
 # -- NZBGet ---------------------------------------------------------------------------------------
@@ -467,6 +460,7 @@ class NzbgetDaemon(_Daemon):
 
     news: NewsServer | None = None
     name = "nzbget"
+    label = "NZBGet"
 
     @property
     def config_file(self) -> Path:
@@ -537,14 +531,6 @@ class NzbgetDaemon(_Daemon):
         except (urllib.error.URLError, OSError, ValueError, KeyError):
             return False
 
-    def entry(self, **overrides: Any) -> dict[str, Any]:
-        entry = {"platform": "nzbget", "name": "NZBGet (test)", "url": self.url,
-                 "username": self.username, "password": self.password, "category": "omnimedia",
-                 "timeout": 10.0, "enabled": True}
-        entry.update(overrides)
-        return entry
-
-
 @contextlib.contextmanager
 def running_nzbget(news: NewsServer | None, base: Path | None = None) -> Iterator[NzbgetDaemon]:
     """Start nzbget using ``news`` as its news server; yield a :class:`NzbgetDaemon`."""
@@ -555,13 +541,25 @@ def running_nzbget(news: NewsServer | None, base: Path | None = None) -> Iterato
         base_dir=base, username="omnimedia", password=secrets.token_hex(12), port=free_port(),
         download_dir=base / "complete", version=version, news=news,
     )
-    daemon.download_dir.mkdir()
-    daemon.write_config()
-    try:
-        daemon.start_on_free_ports()
-        yield daemon
-    finally:
-        daemon.close()
+    yield from _run(daemon)
+
+
+async def wait_for_item(client: Any, item_id: str, predicate: Callable[[Any], bool], timeout: float, what: str,
+                        daemon: Any) -> tuple[Any, list[str]]:
+    """Poll a download-client plugin's ``items()`` until ``predicate(item)`` holds (``item`` is
+    None while the client does not list ``item_id``). Returns the item and the states seen on the
+    way; fails the test with the daemon's log when ``timeout`` seconds pass."""
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        item = {i.id: i for i in await client.items()}.get(item_id)
+        if item is not None and (not seen or seen[-1] != item.state):
+            seen.append(item.state)
+        if predicate(item):
+            return item, seen
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; states seen {seen}; last {item}\n{daemon.log_tail()}")
+        await asyncio.sleep(0.2)
 
 
 # -- fixtures -------------------------------------------------------------------------------------

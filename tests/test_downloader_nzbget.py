@@ -5,16 +5,14 @@ completes."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 
 import pytest
 
-from omnimedia.core.acquisition.types import DownloadItem, DownloadRequest
+from omnimedia.core.acquisition.types import DownloadRequest
 from omnimedia.core.errors import ProviderAuthError, ProviderResponseError, ProviderUnavailable
 from omnimedia.plugins.nzbget import CONFIG_SCHEMA, NzbgetClient
-from tests.daemons import NzbgetDaemon, free_port, news_server, nzbget_daemon, validated
+from tests.daemons import NzbgetDaemon, free_port, news_server, nzbget_daemon, validated, wait_for_item
 from tests.mediagen import make_mkv
 from tests.nntp_server import NewsServer, make_nzb
 
@@ -25,18 +23,6 @@ RELEASE = "Show.Name.S01E02.1080p.WEB-DL.DDP5.1.H.264-GROUP"
 
 def client_for(daemon: NzbgetDaemon, **overrides) -> NzbgetClient:
     return NzbgetClient(None, validated(CONFIG_SCHEMA, daemon.entry(**overrides)))
-
-
-async def wait_for_item(client: NzbgetClient, item_id: str, predicate, timeout: float, what: str,
-                        daemon: NzbgetDaemon) -> DownloadItem | None:
-    deadline = time.monotonic() + timeout
-    while True:
-        item = {i.id: i for i in await client.items()}.get(item_id)
-        if predicate(item):
-            return item
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; last {item}\n{daemon.log_tail()}")
-        await asyncio.sleep(0.2)
 
 
 async def test_missing_articles_go_from_queue_to_history_as_failed(nzbget_daemon: NzbgetDaemon,
@@ -57,7 +43,7 @@ async def test_missing_articles_go_from_queue_to_history_as_failed(nzbget_daemon
         assert len(await client.items()) == 1
 
         nzbget_daemon.rpc("editqueue", "GroupResume", "", [int(job)])
-        failed = await wait_for_item(client, job, lambda i: i is not None and i.state == "failed", 30,
+        failed, _ = await wait_for_item(client, job, lambda i: i is not None and i.state == "failed", 30,
                                      "the job to fail", nzbget_daemon)
         assert "FAILURE/HEALTH" in failed.message and "articles failed" in failed.message
         assert failed.message.startswith("NZBGet: too many articles are missing")
@@ -80,7 +66,7 @@ async def test_held_articles_complete_with_identical_bytes(nzbget_daemon: Nzbget
     client = client_for(nzbget_daemon)
     try:
         job = await client.add(DownloadRequest(protocol="usenet", name=RELEASE, nzb=nzb))
-        done = await wait_for_item(client, job, lambda i: i is not None and i.state == "completed", 60,
+        done, _ = await wait_for_item(client, job, lambda i: i is not None and i.state == "completed", 60,
                                    "the job to complete", nzbget_daemon)
         assert done.progress == 1.0 and done.message is None
         folder = Path(done.content_path)
@@ -119,7 +105,7 @@ async def test_bad_input_and_rpc_errors(nzbget_daemon: NzbgetDaemon) -> None:
             await client.call("no_such_method")
         # NZBGet 21 accepts a file that is not an NZB and fails the job at once (FAILURE/SCAN)
         job = await client.add(DownloadRequest(protocol="usenet", name="Not.An.Nzb", nzb=b"this is not xml"))
-        failed = await wait_for_item(client, job, lambda i: i is not None and i.state == "failed", 20,
+        failed, _ = await wait_for_item(client, job, lambda i: i is not None and i.state == "failed", 20,
                                      "the scan failure", nzbget_daemon)
         assert "could not be read" in failed.message and "FAILURE/SCAN" in failed.message
     finally:

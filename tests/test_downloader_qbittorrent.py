@@ -13,7 +13,7 @@ import pytest
 import qbittorrentapi
 
 from omnimedia.core.acquisition.torrent import infohash_from_torrent, make_torrent
-from omnimedia.core.acquisition.types import CLIENT_STATES, DownloadItem, DownloadRequest
+from omnimedia.core.acquisition.types import CLIENT_STATES, DownloadRequest
 from omnimedia.core.errors import ProviderAuthError, ProviderUnavailable
 from omnimedia.plugins.qbittorrent import CONFIG_SCHEMA, QBittorrentClient
 from tests.daemons import (
@@ -23,6 +23,7 @@ from tests.daemons import (
     qbittorrent_daemon,
     transmission_daemon,
     validated,
+    wait_for_item,
 )
 from tests.mediagen import make_mkv
 
@@ -33,24 +34,6 @@ RELEASE = "Show.Name.S01E02.1080p.WEB-DL.DDP5.1.H.264-GROUP"
 
 def client_for(daemon: QBittorrentDaemon, **overrides) -> QBittorrentClient:
     return QBittorrentClient(None, validated(CONFIG_SCHEMA, daemon.entry(**overrides)))
-
-
-async def wait_for_item(client: QBittorrentClient, item_id: str, predicate, timeout: float, what: str,
-                        daemon: QBittorrentDaemon) -> tuple[DownloadItem | None, list[str]]:
-    """Poll items() until ``predicate(item)`` (item may be None when absent); return it and the
-    states seen on the way."""
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout
-    while True:
-        items = {i.id: i for i in await client.items()}
-        item = items.get(item_id)
-        if item is not None and (not seen or seen[-1] != item.state):
-            seen.append(item.state)
-        if predicate(item):
-            return item, seen
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; states seen {seen}; last {item}\n{daemon.log_tail()}")
-        await asyncio.sleep(0.3)
 
 
 @pytest.fixture

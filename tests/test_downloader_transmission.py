@@ -11,7 +11,7 @@ import pytest
 import qbittorrentapi
 
 from omnimedia.core.acquisition.torrent import infohash_from_torrent, make_torrent
-from omnimedia.core.acquisition.types import CLIENT_STATES, DownloadItem, DownloadRequest
+from omnimedia.core.acquisition.types import CLIENT_STATES, DownloadRequest
 from omnimedia.core.errors import ProviderAuthError, ProviderUnavailable
 from omnimedia.plugins.transmission import CONFIG_SCHEMA, TransmissionClient
 from tests.daemons import (
@@ -21,6 +21,7 @@ from tests.daemons import (
     qbittorrent_daemon,
     transmission_daemon,
     validated,
+    wait_for_item,
 )
 from tests.mediagen import make_mkv
 
@@ -31,21 +32,6 @@ RELEASE = "Movie.Title.2019.1080p.BluRay.x264-GRP"
 
 def client_for(daemon: TransmissionDaemon, **overrides) -> TransmissionClient:
     return TransmissionClient(None, validated(CONFIG_SCHEMA, daemon.entry(**overrides)))
-
-
-async def wait_for_item(client: TransmissionClient, item_id: str, predicate, timeout: float, what: str,
-                        daemon: TransmissionDaemon) -> tuple[DownloadItem | None, list[str]]:
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout
-    while True:
-        item = {i.id: i for i in await client.items()}.get(item_id)
-        if item is not None and (not seen or seen[-1] != item.state):
-            seen.append(item.state)
-        if predicate(item):
-            return item, seen
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; states {seen}; last {item}\n{daemon.log_tail()}")
-        await asyncio.sleep(0.3)
 
 
 def seed_with_qbittorrent(daemon: QBittorrentDaemon, torrent: bytes, folder: Path, timeout: float = 60) -> qbittorrentapi.Client:
