@@ -28,7 +28,7 @@ def _setup_logging(level: str = "info") -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
-    for noisy in ("aiosqlite", "alembic", "asyncio", "watchfiles.main"):
+    for noisy in ("aiosqlite", "alembic", "asyncio", "watchfiles.main", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
@@ -247,7 +247,9 @@ def cmd_search(args: argparse.Namespace) -> int:
             for reason in r["rejections"]:
                 print(f"       {reason}")
         for err in result["errors"]:
-            print(f"! {err['indexer']}: {err['error']}", file=sys.stderr)
+            # provider errors already start with the indexer's name
+            text = err["error"] if err["error"].startswith(err["indexer"]) else f"{err['indexer']}: {err['error']}"
+            print(f"! {text}", file=sys.stderr)
         return 0 if result["results"] or not result["errors"] else 3
 
     return asyncio.run(_main())

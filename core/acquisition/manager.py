@@ -148,10 +148,10 @@ class AcquisitionManager:
         await self.tracker.resume()
         if not loops:
             return
-        loop = asyncio.get_running_loop()
-        self._tasks.append(loop.create_task(self.tracker.run(), name="acquisition download tracking"))
+        self._tasks.append(loop_task(self._check_clients(), "acquisition client check"))
+        self._tasks.append(loop_task(self.tracker.run(), "acquisition download tracking"))
         if self.settings["rss_sync_interval"] > 0:
-            self._tasks.append(loop.create_task(self._rss_loop(), name="acquisition rss sync"))
+            self._tasks.append(loop_task(self._rss_loop(), "acquisition rss sync"))
 
     async def stop(self) -> None:
         self._stopping = True
@@ -168,6 +168,22 @@ class AcquisitionManager:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    async def _check_clients(self) -> None:
+        """Ask each enabled download client for its status once at start, so a client that is
+        down or refuses our credentials shows in the health report before the first grab."""
+        async def check(name: str, client: Downloader) -> None:
+            health = self.health.get(("downloader", name))
+            if health is not None and not health.enabled:
+                return
+            try:
+                await client.status()
+            except ProviderError as err:
+                self.record_health("downloader", name, err)
+            else:
+                self.record_health("downloader", name, None)
+
+        await asyncio.gather(*(check(n, c) for n, c in self.clients.items()))
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -669,6 +685,10 @@ class AcquisitionManager:
 
     async def _svc_remove_blocklist(self, call: Any) -> bool:
         return await self.store.delete_blocklist(call.data["entry_id"])
+
+
+def loop_task(coro: Any, name: str) -> asyncio.Task[Any]:
+    return asyncio.get_running_loop().create_task(coro, name=name)
 
 
 def _unique(releases: list[Release]) -> list[Release]:
