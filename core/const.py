@@ -38,3 +38,9 @@ MEDIA_TYPES: Final = ("movies", "tv", "music", "photos", "ebooks", "comics", "au
 
 DEFAULT_PORT: Final = 8765
 ZEROCONF_SERVICE_TYPE: Final = "_omnimedia._tcp.local."
+
+# Transcoding, playback and casting (see core/transcode, core/playback, core/casting)
+EVENT_TRANSCODE_JOB: Final = "transcode_job_updated"
+EVENT_PLAYBACK_SESSION: Final = "playback_session_updated"
+EVENT_PLAYBACK_POSITION: Final = "playback_position_updated"
+EVENT_CAST_STATE: Final = "cast_state_changed"

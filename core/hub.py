@@ -1,9 +1,9 @@
 """The Hub: owns the loop-side services and starts and stops them in order.
 
 Start: database (migrations) → registries → library engine → plugins → acquisition engine →
-HTTP API → discovery →
-initial scan and file watching. Stop runs the other way, waits for in-flight work (scans,
-listeners, registry writes) and closes every socket.
+transcode engine → playback → casting → HTTP API → discovery → initial scan and file watching.
+Stop runs the other way, waits for in-flight work (scans, listeners, registry writes), ends every
+ffmpeg the hub started and closes every socket.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import signal
 import time
 from typing import Any
 
-from . import __version__
+from . import __version__, ffmpeg
 from .bus import Context, EventBus
 from .config import HubConfig
 from .const import EVENT_HUB_START, EVENT_HUB_STARTED, EVENT_HUB_STOP
@@ -32,9 +32,12 @@ class Hub:
 
     def __init__(self, config: HubConfig, plugins: PluginManager | None = None) -> None:
         from .acquisition.manager import AcquisitionManager
+        from .casting.manager import CastingManager
         from .discovery import Discovery
         from .http.server import HttpServer
         from .library import LibraryManager
+        from .playback.manager import PlaybackManager
+        from .transcode.manager import TranscodeManager
 
         self.config = config
         self.version = __version__
@@ -49,6 +52,9 @@ class Hub:
         self.db = Database(config.database_url)
         self.library = LibraryManager(self)
         self.acquisition = AcquisitionManager(self)
+        self.transcode = TranscodeManager(self)
+        self.playback = PlaybackManager(self)
+        self.casting = CastingManager(self)
         self.http = HttpServer(self)
         self.discovery = Discovery(self)
         self.state = "not_running"
@@ -69,7 +75,7 @@ class Hub:
         background: bool = True,
     ) -> None:
         """Start every part. ``serve_http``, ``initial_scan``, ``watch`` (file watching),
-        ``discovery`` (mDNS) and ``background`` (download tracking and RSS sync) can be left off
+        ``discovery`` (mDNS) and ``background`` (download tracking, RSS sync, transcode workers) can be left off
         for one-off commands such as ``omnimedia scan`` or ``omnimedia search``.
 
         Raises ``DatabaseError`` (and ``OSError`` when the port is taken); plugin failures never
@@ -82,6 +88,9 @@ class Hub:
         await self.library.start()
         await self.plugins.setup_all(self.config.plugins, self.config.hub["plugin_setup_timeout"])
         await self.acquisition.start(loops=background)
+        await self.transcode.start(loops=background)
+        await self.playback.start()
+        await self.casting.start()
         if serve_http:
             await self.http.start(self.config.hub["host"], self.config.hub["port"])
         if discovery:
@@ -103,8 +112,12 @@ class Hub:
         await self.discovery.stop()
         await self.http.stop()
         await self.library.stop()
+        await self.casting.stop()
+        await self.playback.stop()
+        await self.transcode.stop()
         await self.acquisition.stop()
         await self.plugins.teardown_all()
+        await ffmpeg.terminate_all()
         for task in list(self._background):
             task.cancel()
         if self._background:

@@ -16,6 +16,10 @@
 #   transmission-daemon real torrent client and the seeder in those tests (RPC)
 #   nzbget            real usenet client for the usenet-path tests (JSON-RPC)
 #   mktorrent         makes .torrent files in tests (a second opinion on our info-hash)
+#   gmediarender      real DLNA/UPnP media renderer the casting tests drive over SSDP + SOAP
+#   gstreamer1.0-libav  lets gmediarender decode H.264/AAC (without it, playback fails silently)
+#   gstreamer1.0-plugins-good  its HTTP source (souphttpsrc) and MP4/Matroska demuxers
+#   nginx-light       the reference server in the direct-play throughput benchmark
 set -euo pipefail
 
 PACKAGES=(
@@ -31,6 +35,10 @@ PACKAGES=(
   transmission-daemon
   nzbget
   mktorrent
+  gmediarender
+  gstreamer1.0-libav
+  gstreamer1.0-plugins-good
+  nginx-light
   ca-certificates
 )
 

@@ -64,7 +64,7 @@ def test_tags_secret_include_dir_named_env_var(tmp_path: Path, monkeypatch: pyte
         ("libraries:\n  - type: movies\n", "configuration.yaml, line 2: required key 'libraries -> 0 -> path' is missing"),
         ("- just\n- a list\n", "configuration.yaml, line 1: the top level must be a mapping"),
         ("hub:\n  port: 1\nhub:\n  port: 2\n", "configuration.yaml, line 3: duplicate key 'hub'"),
-        ("plugins:\n  - platform: googlecastt\n", "line 2: unknown plugin platform 'googlecastt' (did you mean 'googlecast'?); available: airplay, androidtv, googlecast"),
+        ("plugins:\n  - platform: googlecastt\n", "line 2: unknown plugin platform 'googlecastt' (did you mean 'googlecast'?); available: airplay, androidtv, dlna, ffmpeg, googlecast"),
         ("plugins:\n  - name: x\n", "configuration.yaml, line 2: 'plugins -> 0' needs a 'platform' key"),
         ("plugins:\n  - platform: googlecast\n    colour: red\n", "line 3: unknown key 'plugins -> 0 -> colour'; valid keys here: name, platform"),
     ],

@@ -13,6 +13,8 @@ import voluptuous as vol
 
 from ..acquisition.config import ACQUISITION_SCHEMA
 from ..const import DEFAULT_PORT, MEDIA_TYPES
+from ..playback.config import PLAYBACK_SCHEMA
+from ..transcode.config import TRANSCODE_SCHEMA
 from .loader import ConfigError, NodeDict, NodeList
 
 LIBRARY_TYPES = (*MEDIA_TYPES, "mixed")
@@ -65,6 +67,8 @@ CORE_SCHEMA = vol.Schema(
         vol.Optional("scanner", default={}): SCANNER_SCHEMA,
         vol.Optional("discovery", default={}): DISCOVERY_SCHEMA,
         vol.Optional("acquisition", default={}): ACQUISITION_SCHEMA,
+        vol.Optional("transcode", default={}): TRANSCODE_SCHEMA,
+        vol.Optional("playback", default={}): PLAYBACK_SCHEMA,
         vol.Optional("plugins_dir"): str,
         # Validated one by one against each plugin's own schema, see validate_plugin_entries().
         vol.Optional("plugins", default=[]): [dict],
@@ -85,6 +89,8 @@ class HubConfig:
     plugins: list[dict[str, Any]]
     plugins_dir: Path | None = None
     acquisition: dict[str, Any] = field(default_factory=dict)
+    transcode: dict[str, Any] = field(default_factory=dict)
+    playback: dict[str, Any] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -159,6 +165,8 @@ def allowed_keys() -> dict[tuple[Any, ...], list[str]]:
         ("database",): _schema_keys(DATABASE_SCHEMA),
         ("discovery",): _schema_keys(DISCOVERY_SCHEMA),
         ("acquisition",): _schema_keys(ACQUISITION_SCHEMA),
+        ("transcode",): _schema_keys(TRANSCODE_SCHEMA),
+        ("playback",): _schema_keys(PLAYBACK_SCHEMA),
     }
 
 
@@ -198,6 +206,8 @@ def validate_core(tree: Any, config_dir: Path) -> tuple[HubConfig | None, list[C
         plugins=data["plugins"],
         plugins_dir=plugins_dir,
         acquisition=data["acquisition"],
+        transcode=data["transcode"],
+        playback=data["playback"],
         raw=tree,
     )
     return config, errors

@@ -239,3 +239,95 @@ class BlocklistEntry(Base):
 
     def as_dict(self) -> dict[str, Any]:
         return {c.key: getattr(self, c.key) for c in self.__table__.columns}
+
+
+# -- transcoding -------------------------------------------------------------------------------
+
+
+class TranscodeJob(Base):
+    """One file in the library optimiser's queue.
+
+    ``state``: ``queued``, ``running``, ``verifying``, ``paused``, ``done``, ``failed``,
+    ``cancelled``, ``skipped`` (nothing to gain, or already processed with these settings).
+    ``profile`` is the profile's name and ``settings`` its resolved settings at queue time.
+    ``priority``: higher runs first, then older jobs. ``progress`` 0.0–1.0. ``fingerprint`` is the
+    source's content fingerprint (see ``core/transcode``); ``temp_path`` the output being written,
+    so a restart after a crash can remove it. ``size_before`` / ``size_after`` in bytes,
+    ``duration`` in seconds, ``estimated_savings`` in bytes.
+    """
+
+    __tablename__ = "transcode_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("media_items.id", ondelete="SET NULL"), nullable=True, index=True)
+    library_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    path: Mapped[str] = mapped_column(Text)
+    profile: Mapped[str] = mapped_column(String(64))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    transcoder: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    speed: Mapped[float | None] = mapped_column(Float, nullable=True)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    fingerprint: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    temp_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    encoder: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    size_before: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    size_after: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    estimated_savings: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    duration: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    started_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {c.key: getattr(self, c.key) for c in self.__table__.columns}
+
+
+class ProcessedFile(Base):
+    """A file the optimiser has finished with, remembered by content, not by name:
+    ``fingerprint`` of the file as it was *before*, plus ``settings_hash`` (the profile's
+    settings), and also the fingerprint of the result (``result_fingerprint``) so the output is
+    never queued again with the same settings. ``outcome``: ``replaced``, ``kept_original``
+    (the result was not smaller, or failed verification). Sizes in bytes."""
+
+    __tablename__ = "transcode_processed"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(128), index=True)
+    result_fingerprint: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    settings_hash: Mapped[str] = mapped_column(String(64), index=True)
+    profile: Mapped[str] = mapped_column(String(64))
+    library_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    path: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(16))
+    size_before: Mapped[int] = mapped_column(BigInteger)
+    size_after: Mapped[int] = mapped_column(BigInteger)
+    job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    at: Mapped[float] = mapped_column(Float)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {c.key: getattr(self, c.key) for c in self.__table__.columns}
+
+
+# -- playback ----------------------------------------------------------------------------------
+
+
+class PlaybackPosition(Base):
+    """Where playback of an item stopped, and whether it counts as watched.
+    ``position`` / ``duration`` in seconds; ``play_count`` how many times it was watched to the
+    end; ``device`` the last device (profile name or renderer id) it played on."""
+
+    __tablename__ = "playback_positions"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("media_items.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[float] = mapped_column(Float, default=0.0)
+    duration: Mapped[float | None] = mapped_column(Float, nullable=True)
+    watched: Mapped[bool] = mapped_column(Boolean, default=False)
+    play_count: Mapped[int] = mapped_column(Integer, default=0)
+    device: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    updated_at: Mapped[float] = mapped_column(Float, index=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {c.key: getattr(self, c.key) for c in self.__table__.columns}

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, web
 
-from . import acquisition, api, media, websocket
+from . import acquisition, api, casting, media, playback, streaming, transcode, websocket
 from .frontend import add_frontend_routes
 from .json import json_response
 from .middleware import error_middleware
@@ -37,7 +37,10 @@ async def get_openapi(request: web.Request) -> web.Response:
 
 def api_routes() -> RouteTable:
     """Every API route, in registration order."""
-    return api.routes + media.routes + acquisition.routes + websocket.routes + _meta
+    return (
+        api.routes + media.routes + acquisition.routes + transcode.routes + playback.routes + streaming.routes
+        + casting.routes + websocket.routes + _meta
+    )
 
 
 def create_app(hub: Any, *, ws_queue_size: int = websocket.DEFAULT_QUEUE_SIZE) -> web.Application:

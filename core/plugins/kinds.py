@@ -12,10 +12,11 @@ interfaces; what stands here is the part every implementation of a kind shares.
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..acquisition.types import DownloadItem, DownloadRequest, Release, SearchQuery
+from ..ffmpeg import Progress
 
 if TYPE_CHECKING:
     from ..hub import Hub
@@ -130,14 +131,46 @@ class Tuner(Provider):
 
 
 class Transcoder(Provider):
-    """Converts media files (ffmpeg …)."""
+    """Converts media files (ffmpeg …) for the library optimiser (``core/transcode``).
+
+    A transcoder knows named *profiles* (built-in ones plus those in its YAML entry) and turns
+    ``(source, destination, profile)`` into a finished file. It never touches ``source`` and
+    writes only ``destination``, which the engine chooses (a temporary name on the destination's
+    file system; the engine verifies and renames it). Processes are run with
+    :class:`omnimedia.core.ffmpeg.FfmpegProcess`, so cancelling the calling task ends them.
+    """
 
     kind = "transcoder"
 
+    def profiles(self) -> dict[str, dict[str, Any]]:
+        """Profile name → its settings (plain JSON values; the shape is the plugin's, documented
+        in its module). Names are what users put in ``transcode: profile:``."""
+        return {}
+
+    async def encoders(self) -> list[dict[str, Any]]:
+        """Encoders this machine can use: ``[{"name": "hevc_vaapi", "codec": "hevc", "hardware":
+        True, "api": "vaapi", "status": "available" | "unavailable" | "degraded", "reason": str |
+        None}]``. Detection results are cached; software encoders are always listed."""
+        return []
+
     @abc.abstractmethod
-    async def transcode(self, source: str, destination: str, profile: Mapping[str, Any]) -> None:
-        """Write ``destination`` from ``source`` with ``profile``; raise on failure, leaving
-        ``source`` untouched."""
+    async def transcode(
+        self,
+        source: str,
+        destination: str,
+        profile: Mapping[str, Any],
+        *,
+        duration: float | None = None,
+        on_progress: Callable[[Progress], Any] | None = None,
+    ) -> dict[str, Any]:
+        """Write ``destination`` from ``source`` with ``profile`` (settings as from
+        :meth:`profiles`). ``duration`` (seconds) of the source gives progress percentages;
+        ``on_progress`` gets each :class:`~omnimedia.core.ffmpeg.Progress`.
+
+        Returns ``{"encoder": str, "fallback": bool, "command": [str, …]}`` (``fallback``: a
+        hardware encoder failed and software finished the job). Raises
+        :class:`~omnimedia.core.ffmpeg.FfmpegError`, ``FfmpegCancelled``, ``FfmpegNotFound``;
+        ``source`` is never modified."""
 
 
 class AIBackend(Provider):

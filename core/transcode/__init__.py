@@ -1,0 +1,2 @@
+"""The library optimiser: candidates → job queue → transcoder plugin → verify → safe replace →
+savings. See :mod:`.manager`."""
