@@ -1,0 +1,240 @@
+"""From (source streams, profile, encoder) to an ffmpeg command, built with ffmpeg-python.
+
+**Streams.** Every stream of the source is mapped explicitly, in the source's order
+(``-map 0:0 -map 0:1 …``: what ``-map 0`` maps), except those the output container cannot hold,
+which are listed in the plan's ``dropped`` with the reason. Video streams are encoded with the
+profile's codec, except cover art (``attached_pic``), which is copied. Audio is copied (or encoded
+with the profile's ``audio``), subtitles are copied, chapters and global metadata are copied
+(``-map_chapters 0 -map_metadata 0``); stream metadata (language, title) and dispositions follow
+each mapped stream (ffmpeg's default).
+
+**Containers.** ``container: source`` keeps the source's container when it can hold the video
+codec: Matroska stays Matroska, MP4 stays MP4, QuickTime stays QuickTime; everything else (WebM,
+AVI, MPEG-TS/PS, FLV, ASF/WMV, Ogg …) becomes Matroska, which holds every codec involved. What
+each container can hold (source: ffmpeg 5.1's muxers ``libavformat/matroskaenc.c``
+``ff_mkv_codec_tags`` and ``libavformat/movenc.c`` ``codec_mp4_tags`` / ``codec_mov_tags``, and
+trying them):
+
+- Matroska: any audio; subtitles SubRip, ASS/SSA, WebVTT, VobSub (``dvd_subtitle``), PGS, DVB;
+  attachments (fonts). Other text subtitles (``mov_text`` from an MP4, MicroDVD …) are converted
+  to SubRip. Data streams (timecode, GPS) cannot be held and are dropped.
+- MP4: audio AAC, MP3, AC-3, E-AC-3, ALAC, Opus, DTS; other audio (FLAC, TrueHD, PCM, Vorbis) is
+  converted (to the profile's ``audio`` codec, or AAC when that is ``copy``). Text subtitles are
+  converted to ``mov_text`` (ASS styling is lost); VobSub is copied; PGS and DVB subtitles cannot
+  be held. Attachments and data streams are dropped. HEVC gets the ``hvc1`` tag (Apple players
+  and Safari need it; source: Apple's HLS authoring specification, 1.10) and the file gets
+  ``+faststart`` (the index at the front, so browsers can play it while it downloads).
+- QuickTime (``.mov``): audio AAC, MP3, AC-3, E-AC-3, ALAC, PCM; text subtitles → ``mov_text``;
+  no image subtitles, attachments or data.
+
+An image subtitle the container cannot hold fails the job before ffmpeg starts
+(:class:`~.errors.TranscodePlanError`) with ``subtitles: all``, and is dropped (and reported)
+with ``subtitles: compatible``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import ffmpeg
+
+from . import hardware
+from .errors import TranscodePlanError
+from .hardware import Encoder
+from .profiles import AUDIO_ENCODERS
+
+#: container → (ffmpeg muxer, file extension)
+MUXERS = {"mkv": ("matroska", ".mkv"), "mp4": ("mp4", ".mp4"), "mov": ("mov", ".mov")}
+
+TEXT_SUBTITLES = {
+    "subrip", "srt", "ass", "ssa", "webvtt", "mov_text", "text", "microdvd", "subviewer", "subviewer1",
+    "jacosub", "sami", "realtext", "stl", "pjs", "mpl2", "vplayer",
+}
+_HOLDS_SUBTITLES = {
+    "mkv": {"subrip", "srt", "ass", "ssa", "webvtt", "dvd_subtitle", "hdmv_pgs_subtitle", "dvb_subtitle"},
+    "mp4": {"mov_text", "dvd_subtitle"},
+    "mov": {"mov_text"},
+}
+_TEXT_TARGET = {"mkv": "srt", "mp4": "mov_text", "mov": "mov_text"}
+_HOLDS_AUDIO: dict[str, set[str] | None] = {
+    "mkv": None,  # everything
+    "mp4": {"aac", "mp3", "ac3", "eac3", "alac", "opus", "dts"},
+    "mov": {"aac", "mp3", "ac3", "eac3", "alac", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_s16be",
+            "pcm_s24be", "pcm_s32be", "pcm_f32le", "pcm_f64le"},
+}
+_ATTACHMENTS = {"mkv"}
+#: Highest bitrate (bit/s) we pick for an encoder when the profile gives none.
+_MAX_AUDIO_RATE = {"aac": 512_000, "libopus": 510_000, "ac3": 640_000, "eac3": 1_536_000, "libmp3lame": 320_000}
+
+
+def container_for(settings: dict[str, Any], format_name: str | None, path: str) -> str:
+    """The output container (``mkv``, ``mp4`` or ``mov``) for a source whose ffprobe
+    ``format_name`` is ``format_name`` (may be None) and whose file is ``path``."""
+    if settings["container"] != "source":
+        return settings["container"]
+    ext = os.path.splitext(path)[1].lower()
+    fmt = (format_name or "").lower()
+    if ext == ".webm":
+        return "mkv"  # WebM holds VP8/VP9/AV1 only
+    if "matroska" in fmt or ext in (".mkv", ".mk3d"):
+        return "mkv"
+    if "mp4" in fmt or "mov" in fmt or ext in (".mp4", ".m4v", ".mov"):
+        return "mov" if ext == ".mov" else "mp4"
+    return "mkv"
+
+
+def _ten_bit(stream: dict[str, Any], settings: dict[str, Any]) -> bool:
+    fmt = settings.get("pix_fmt") or stream.get("pix_fmt") or ""
+    return "10" in fmt or "12" in fmt or str(stream.get("bits_per_raw_sample") or "") in ("10", "12")
+
+
+def _audio_bitrate(encoder: str, stream: dict[str, Any], settings: dict[str, Any]) -> str | None:
+    if settings.get("audio_bitrate"):
+        return settings["audio_bitrate"]
+    if encoder == "flac":
+        return None
+    channels = int(stream.get("channels") or 2)
+    rate = max(96_000, 64_000 * channels)
+    return f"{min(rate, _MAX_AUDIO_RATE.get(encoder, rate)) // 1000}k"
+
+
+@dataclass
+class Plan:
+    """What one job will do: ``container``; ``maps`` (source stream indexes, in output order);
+    ``options`` (ffmpeg-python output keyword arguments); ``global_args``; ``dropped`` /
+    ``converted`` (``[{"index", "type", "codec", "to"?, "reason"}]``); ``encoder`` (name)."""
+
+    container: str
+    encoder: str
+    maps: list[int] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+    global_args: list[str] = field(default_factory=list)
+    dropped: list[dict[str, Any]] = field(default_factory=list)
+    converted: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def extension(self) -> str:
+        return MUXERS[self.container][1]
+
+
+def plan(
+    info: dict[str, Any],
+    path: str,
+    settings: dict[str, Any],
+    hw: Encoder | None,
+    *,
+    vaapi_device: str = hardware.DEFAULT_VAAPI_DEVICE,
+) -> Plan:
+    """Plan a job from ffprobe's JSON ``info`` of ``path``, resolved ``settings`` and the
+    hardware encoder to use (``None``: software). Raises :class:`TranscodePlanError`."""
+    codec = settings["video_codec"]
+    encoder = hw or next(e for e in hardware.SOFTWARE if e.codec == codec)
+    container = container_for(settings, (info.get("format") or {}).get("format_name"), path)
+    out = Plan(container=container, encoder=encoder.name)
+    out.options["format"] = MUXERS[container][0]
+    streams = sorted(info.get("streams") or [], key=lambda s: s.get("index", 0))
+    encoded_video = 0
+
+    def drop(stream: dict[str, Any], reason: str) -> None:
+        out.dropped.append({"index": stream.get("index"), "type": stream.get("codec_type"),
+                            "codec": stream.get("codec_name"), "reason": reason})
+
+    for stream in streams:
+        kind, name = stream.get("codec_type"), stream.get("codec_name") or "unknown"
+        index = stream.get("index")
+        spec = str(len(out.maps))  # the output stream index this stream will get
+        if kind == "video":
+            if (stream.get("disposition") or {}).get("attached_pic"):
+                out.maps.append(index)
+                out.options[f"c:{spec}"] = "copy"
+                continue
+            out.maps.append(index)
+            encoded_video += 1
+            out.options[f"c:{spec}"] = encoder.name
+            out.options.update(hardware.quality_options(encoder, settings, spec))
+            filters = []
+            height = stream.get("height")
+            if settings.get("max_height") and height and int(height) > settings["max_height"]:
+                filters.append(f"scale=-2:{settings['max_height']}")
+            if hw is not None:
+                filters += hardware.upload_filters(hw, _ten_bit(stream, settings))
+            elif settings.get("pix_fmt"):
+                out.options[f"pix_fmt:{spec}"] = settings["pix_fmt"]
+            if filters:
+                out.options[f"filter:{spec}"] = ",".join(filters)
+            if codec == "hevc" and container in ("mp4", "mov"):
+                out.options[f"tag:{spec}"] = "hvc1"
+        elif kind == "audio":
+            holds = _HOLDS_AUDIO[container]
+            if settings["audio"] == "copy" and (holds is None or name in holds):
+                out.maps.append(index)
+                out.options[f"c:{spec}"] = "copy"
+                continue
+            target = AUDIO_ENCODERS["aac" if settings["audio"] == "copy" else settings["audio"]]
+            out.maps.append(index)
+            out.options[f"c:{spec}"] = target
+            rate = _audio_bitrate(target, stream, settings)
+            if rate:
+                out.options[f"b:{spec}"] = rate
+            if settings["audio"] == "copy":
+                out.converted.append({"index": index, "type": kind, "codec": name, "to": target,
+                                      "reason": f"{container} cannot hold {name} audio"})
+        elif kind == "subtitle":
+            if settings["subtitles"] == "none":
+                drop(stream, "the profile drops subtitles")
+                continue
+            holds = _HOLDS_SUBTITLES[container]
+            if name in holds:
+                out.maps.append(index)
+                out.options[f"c:{spec}"] = "copy"
+            elif name in TEXT_SUBTITLES:
+                target = _TEXT_TARGET[container]
+                out.maps.append(index)
+                out.options[f"c:{spec}"] = target
+                out.converted.append({"index": index, "type": kind, "codec": name, "to": target,
+                                      "reason": f"{container} holds text subtitles as {target}"})
+            elif settings["subtitles"] == "compatible":
+                drop(stream, f"{container} cannot hold {name} subtitles")
+            else:
+                raise TranscodePlanError(
+                    f"{path}: subtitle stream #{index} ({name}) cannot be stored in {container}; "
+                    "use container: mkv, or subtitles: compatible to drop it"
+                )
+        elif kind == "attachment":
+            if container in _ATTACHMENTS:
+                out.maps.append(index)
+                out.options[f"c:{spec}"] = "copy"
+            else:
+                drop(stream, f"{container} cannot hold attachments")
+        else:  # data (timecode, GPS …) and unknown streams
+            drop(stream, f"{container} cannot hold {kind or 'unknown'} streams")
+    if not encoded_video:
+        raise TranscodePlanError(f"{path}: no video stream to transcode")
+    out.options["map_metadata"] = "0"
+    out.options["map_chapters"] = "0"
+    out.options["max_muxing_queue_size"] = "4096"  # sparse subtitle streams next to dense video
+    if container in ("mp4", "mov"):
+        out.options["movflags"] = "+faststart"
+    for key, value in (settings.get("extra_args") or {}).items():
+        base = key.split(":", 1)[0]
+        for mine in [k for k in out.options if k.split(":", 1)[0] == base]:
+            del out.options[mine]
+        out.options[key] = value
+    if hw is not None:
+        out.global_args = hardware.global_args(hw, vaapi_device)
+    out.global_args = [*out.global_args, "-loglevel", "warning"]
+    return out
+
+
+def compile_args(source: str, destination: str, job: Plan) -> list[str]:
+    """The ffmpeg arguments (without the binary) for ``job``: ffmpeg-python's ``compile()`` of
+    input → mapped streams → output, with ``-y`` (the destination is the engine's temporary
+    name; a stale one from a crash is overwritten)."""
+    inp = ffmpeg.input(source)
+    streams = [inp[str(i)] for i in job.maps]
+    out = ffmpeg.output(*streams, destination, **job.options)
+    if job.global_args:
+        out = out.global_args(*job.global_args)
+    return out.compile(cmd="ffmpeg", overwrite_output=True)[1:]

@@ -1,0 +1,216 @@
+""":class:`FfmpegTranscoder`: the ``transcoder`` provider of the ``ffmpeg`` plugin."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import ffmpeg
+import voluptuous as vol
+
+from omnimedia.core.ffmpeg import FfmpegCancelled, FfmpegError, FfmpegNotFound, FfmpegProcess, Progress, which
+from omnimedia.core.library.probe import ProbeTimeout, probe
+from omnimedia.core.plugins.kinds import Transcoder
+
+from . import command, hardware, profiles
+from .errors import ProbeError, TranscodePlanError, clarified
+
+if TYPE_CHECKING:
+    from omnimedia.core.hub import Hub
+
+_LOGGER = logging.getLogger(__name__)
+
+PLATFORM = "ffmpeg"
+#: seconds ffprobe may take to read a source's streams
+PROBE_TIMEOUT = 60.0
+
+#: One ``plugins: - platform: ffmpeg`` entry.
+CONFIG_SCHEMA = vol.Schema(
+    {
+        vol.Optional("ffmpeg_binary", default="ffmpeg"): vol.All(str, vol.Length(min=1)),
+        vol.Optional("ffprobe_binary", default="ffprobe"): vol.All(str, vol.Length(min=1)),
+        vol.Optional("hardware", default="off"): vol.All(str, vol.Lower, vol.In(profiles.HARDWARE_MODES)),
+        vol.Optional("vaapi_device", default=hardware.DEFAULT_VAAPI_DEVICE): vol.All(str, vol.Length(min=1)),
+        vol.Optional("detect_timeout", default=hardware.DEFAULT_DETECT_TIMEOUT): vol.All(
+            vol.Coerce(float), vol.Range(min=1, max=600)
+        ),
+        vol.Optional("profiles", default={}): profiles.PROFILES_SCHEMA,
+    }
+)
+
+
+class FfmpegTranscoder(Transcoder):
+    """Transcodes with ffmpeg: x265/x264 in software, or a detected hardware encoder.
+
+    ``entry``: one validated config entry (the keys of :data:`CONFIG_SCHEMA`; a bare
+    ``{"platform": "ffmpeg"}`` gets the defaults). Raises ``voluptuous.Invalid`` for a bad entry.
+    """
+
+    platform = PLATFORM
+
+    def __init__(self, hub: Hub | None, entry: Mapping[str, Any]) -> None:
+        extra = {k: entry[k] for k in ("platform", "name") if k in entry}
+        settings = CONFIG_SCHEMA({k: v for k, v in entry.items() if k not in ("platform", "name")})
+        super().__init__(hub, {**settings, **extra})  # type: ignore[arg-type]
+        self.binary: str = settings["ffmpeg_binary"]
+        self.ffprobe: str = settings["ffprobe_binary"]
+        self.vaapi_device: str = settings["vaapi_device"]
+        self.hardware_mode: str = settings["hardware"]
+        self._profiles = profiles.resolve_profiles(settings["profiles"], settings["hardware"])
+        self._encoders = hardware.state_for(self.binary, self.vaapi_device, settings["detect_timeout"])
+
+    # -- profiles and encoders ------------------------------------------------------------------
+    def profiles(self) -> dict[str, dict[str, Any]]:
+        """Profile name → resolved settings (the keys of :mod:`.profiles`, sorted; plain JSON).
+        Built-ins ``maximum_quality``, ``balanced``, ``maximum_space`` first, then the entry's."""
+        return {name: {**values, "extra_args": dict(values["extra_args"])} for name, values in self._profiles.items()}
+
+    def resolve(self, profile: Mapping[str, Any] | str) -> dict[str, Any]:
+        """Full settings for a profile name, or for settings (complete or partial: missing keys
+        take the defaults). Raises ``KeyError`` for an unknown name, ``voluptuous.Invalid``."""
+        if isinstance(profile, str):
+            return dict(self._profiles[profile])
+        return profiles.resolve(profile, self.hardware_mode)
+
+    async def encoders(self) -> list[dict[str, Any]]:
+        """See :meth:`Transcoder.encoders`. The first call runs the test encodes (about 0.2 s
+        each here; ``detect_timeout`` at most); a missing ffmpeg lists every encoder as
+        ``unavailable`` with the reason, it does not raise."""
+        await self._encoders.detect()
+        return self._encoders.as_list()
+
+    async def redetect(self) -> list[dict[str, Any]]:
+        """Run the test encodes again (clears ``degraded``); returns :meth:`encoders`."""
+        await self._encoders.detect(force=True)
+        return self._encoders.as_list()
+
+    async def output_extension(self, source: str, profile: Mapping[str, Any] | str) -> str:
+        """The extension (``".mkv"``, ``".mp4"``, ``".mov"``) the output of ``source`` with
+        ``profile`` will have. Raises :class:`ProbeError`, ``FfmpegNotFound``."""
+        settings = self.resolve(profile)
+        if settings["container"] != "source":
+            return command.MUXERS[settings["container"]][1]
+        info = await self._probe(source)
+        return command.MUXERS[command.container_for(settings, info.get("format", {}).get("format_name"), source)][1]
+
+    # -- transcoding ----------------------------------------------------------------------------
+    async def _probe(self, source: str) -> dict[str, Any]:
+        try:
+            return await probe(source, PROBE_TIMEOUT, cmd=self.ffprobe)
+        except FileNotFoundError:
+            raise FfmpegNotFound(self.ffprobe) from None
+        except ffmpeg.Error as err:
+            lines = (err.stderr or b"").decode("utf-8", "replace").splitlines()
+            raise ProbeError(1, lines or [f"{source}: ffprobe could not read the file"]) from None
+        except ProbeTimeout:
+            raise ProbeError(1, [f"{source}: ffprobe did not answer within {PROBE_TIMEOUT:g} s"]) from None
+        except ValueError as err:
+            raise ProbeError(1, [f"{source}: ffprobe printed something that is not JSON ({err})"]) from None
+
+    async def plan(self, source: str, destination: str, profile: Mapping[str, Any] | str) -> tuple[command.Plan, list[str]]:
+        """The plan and ffmpeg arguments ``transcode`` would use for software encoding (no
+        hardware detection). Raises like :meth:`transcode`, without running ffmpeg."""
+        settings = self.resolve(profile)
+        info = await self._probe(source)
+        job = command.plan(info, source, settings, None, vaapi_device=self.vaapi_device)
+        return job, command.compile_args(source, destination, job)
+
+    async def transcode(
+        self,
+        source: str,
+        destination: str,
+        profile: Mapping[str, Any],
+        *,
+        duration: float | None = None,
+        on_progress: Callable[[Progress], Any] | None = None,
+    ) -> dict[str, Any]:
+        """See :meth:`Transcoder.transcode`. ``profile``: settings as from :meth:`profiles`
+        (partial settings get the defaults) or a profile name.
+
+        Returns ``{"encoder", "fallback", "command", "container" ("mkv"|"mp4"|"mov"),
+        "extension", "dropped", "converted" (see :class:`.command.Plan`), "hardware_error"
+        (the hardware run's telling line when ``fallback``, else None)}``. ``command`` is the full
+        command line of the run that wrote ``destination`` (``-progress pipe:N`` as run, with
+        ``N`` for the descriptor number).
+
+        Raises :class:`~omnimedia.core.ffmpeg.FfmpegError` (its ``message`` is ffmpeg's telling
+        line; :class:`.errors.ProbeError` when the source cannot be read,
+        :class:`.errors.TranscodePlanError` when the job cannot be done as asked),
+        ``FfmpegCancelled``, ``FfmpegNotFound``. On any failure or cancellation the partial
+        ``destination`` is removed; ``source`` is only read."""
+        which(self.binary)  # FfmpegNotFound before anything else
+        settings = self.resolve(profile)
+        if os.path.exists(destination) and os.path.exists(source) and os.path.samefile(source, destination):
+            raise TranscodePlanError(f"{destination}: the destination is the source itself")
+        info = await self._probe(source)
+        if duration is None:
+            with contextlib.suppress(TypeError, ValueError):
+                duration = float(info["format"]["duration"])
+        hw: hardware.Encoder | None = None
+        if settings["hardware"] != "off":
+            await self._encoders.detect()
+            hw = self._encoders.choose(settings["video_codec"], settings["hardware"])
+        job = command.plan(info, source, settings, hw, vaapi_device=self.vaapi_device)
+        fallback = hw is None and settings["hardware"] not in ("off", "auto")  # the named API is not usable
+        hardware_error = None
+        if fallback:
+            hardware_error = self._encoders.reason.get(f"{settings['video_codec']}_{settings['hardware']}")
+        try:
+            try:
+                proc = await self._run(source, destination, job, duration, on_progress)
+            except (FfmpegCancelled, FfmpegNotFound, TranscodePlanError):
+                raise
+            except FfmpegError as err:
+                if hw is None:
+                    raise
+                # the hardware encoder failed on a real job: software does it, and if software
+                # fails too the fault was not the encoder's
+                hardware_error = err.message
+                previous = self._encoders.mark_degraded(hw.name, err.message)
+                job = command.plan(info, source, settings, None, vaapi_device=self.vaapi_device)
+                try:
+                    proc = await self._run(source, destination, job, duration, on_progress)
+                except FfmpegError:
+                    self._encoders.restore(hw.name, previous)
+                    raise
+                fallback = True
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(destination)
+            raise
+        return {
+            "encoder": job.encoder,
+            "fallback": fallback,
+            "command": proc.command(),
+            "container": job.container,
+            "extension": job.extension,
+            "dropped": job.dropped,
+            "converted": job.converted,
+            "hardware_error": hardware_error if fallback else None,
+        }
+
+    async def _run(
+        self,
+        source: str,
+        destination: str,
+        job: command.Plan,
+        duration: float | None,
+        on_progress: Callable[[Progress], Any] | None,
+    ) -> FfmpegProcess:
+        args = command.compile_args(source, destination, job)
+        proc = FfmpegProcess(args, duration=duration, on_progress=on_progress, binary=self.binary,
+                             description=f"transcode {os.path.basename(source)} ({job.encoder})")
+        _LOGGER.debug("transcoding %s → %s with %s", source, destination, job.encoder)
+        try:
+            async with proc:
+                await proc.wait()
+        except FfmpegError as err:
+            raise clarified(err) from None
+        except asyncio.CancelledError:
+            _LOGGER.info("transcode of %s cancelled", source)
+            raise
+        return proc
