@@ -193,18 +193,22 @@ def _checked_stat(path: str, roots: list) -> tuple[Any, os.stat_result] | None:
         200: Response("the whole file", {"type": "string", "contentMediaType": "application/octet-stream"},
                       media_type="application/octet-stream",
                       headers={"Accept-Ranges": "bytes", "ETag": "strong validator", "Last-Modified": "file time"}),
-        206: Response("the requested byte range (Range: bytes=a-b, bytes=a-, bytes=-n)",
+        206: Response("the requested byte range (Range: bytes=a-b, bytes=a-, bytes=-n); several ranges "
+                      "are sent as multipart/byteranges, one part with its Content-Range per range",
                       {"type": "string", "contentMediaType": "application/octet-stream"},
                       media_type="application/octet-stream",
-                      headers={"Content-Range": "bytes first-last/size", "Accept-Ranges": "bytes"}),
+                      headers={"Content-Range": "bytes first-last/size (single range)", "Accept-Ranges": "bytes"}),
         304: Response("not modified (If-None-Match / If-Modified-Since)"),
         403: Response("the file is not inside a configured library"),
         404: Response("no such item, or its file is gone"),
         412: Response("If-Match / If-Unmodified-Since failed"),
         416: Response("the range cannot be satisfied", headers={"Content-Range": "bytes */size"}),
     },
-    description="If-Range with an ETag or a date, HEAD and conditional requests are honoured; a Range "
-    "header with several ranges or another unit is ignored (200).",
+    description="If-Range with an ETag or a date, HEAD and conditional requests are honoured; several "
+    "ranges get 206 multipart/byteranges, but more than 16 or overlapping ones the whole file (200); a Range "
+    "header with another unit is ignored (200). A DLNA renderer sending `getcontentFeatures.dlna.org: 1` "
+    "gets `contentFeatures.dlna.org` (DLNA.ORG_PN when known, DLNA.ORG_OP=01, DLNA.ORG_FLAGS) and "
+    "`transferMode.dlna.org`.",
 )
 async def stream_media(request: web.Request, *, id: int) -> web.StreamResponse:
     hub = request.app[HUB_KEY]
@@ -222,4 +226,4 @@ async def stream_media(request: web.Request, *, id: int) -> web.StreamResponse:
         _LOGGER.warning("refused to stream item %s: %s is outside every configured library", id, item["path"])
         return error_response(403, f"media item {id} is not inside a configured library")
     path, st = found
-    return stream_file(request, path, st)
+    return stream_file(request, path, st, item=item)
