@@ -18,6 +18,8 @@ trying them):
 - Matroska: any audio; subtitles SubRip, ASS/SSA, WebVTT, VobSub (``dvd_subtitle``), PGS, DVB;
   attachments (fonts). Other text subtitles (``mov_text`` from an MP4, MicroDVD …) are converted
   to SubRip. Data streams (timecode, GPS) cannot be held and are dropped.
+- MP4 and QuickTime sources show their chapters also as a text data track; it is not mapped
+  (ffmpeg writes it again from the chapters, which are copied).
 - MP4: audio AAC, MP3, AC-3, E-AC-3, ALAC, Opus, DTS; other audio (FLAC, TrueHD, PCM, Vorbis) is
   converted (to the profile's ``audio`` codec, or AAC when that is ``copy``). Text subtitles are
   converted to ``mov_text`` (ASS styling is lost); VobSub is copied; PGS and DVB subtitles cannot
@@ -131,7 +133,8 @@ def plan(
     hardware encoder to use (``None``: software). Raises :class:`TranscodePlanError`."""
     codec = settings["video_codec"]
     encoder = hw or next(e for e in hardware.SOFTWARE if e.codec == codec)
-    container = container_for(settings, (info.get("format") or {}).get("format_name"), path)
+    fmt_name = (info.get("format") or {}).get("format_name") or ""
+    container = container_for(settings, fmt_name, path)
     out = Plan(container=container, encoder=encoder.name)
     out.options["format"] = MUXERS[container][0]
     streams = sorted(info.get("streams") or [], key=lambda s: s.get("index", 0))
@@ -208,6 +211,9 @@ def plan(
                 out.options[f"c:{spec}"] = "copy"
             else:
                 drop(stream, f"{container} cannot hold attachments")
+        elif kind == "data" and stream.get("codec_tag_string") == "text" and "mp4" in fmt_name:
+            # an MP4/QuickTime chapter track: ffmpeg writes it again from the chapters
+            continue
         else:  # data (timecode, GPS …) and unknown streams
             drop(stream, f"{container} cannot hold {kind or 'unknown'} streams")
     if not encoded_video:
@@ -218,9 +224,10 @@ def plan(
     if container in ("mp4", "mov"):
         out.options["movflags"] = "+faststart"
     for key, value in (settings.get("extra_args") or {}).items():
-        base = key.split(":", 1)[0]
-        for mine in [k for k in out.options if k.split(":", 1)[0] == base]:
-            del out.options[mine]
+        # "-crf" replaces ours for every stream ("-crf:0"); "-c:1" replaces only "-c:1"
+        if ":" not in key:
+            for mine in [k for k in out.options if k.split(":", 1)[0] == key]:
+                del out.options[mine]
         out.options[key] = value
     if hw is not None:
         out.global_args = hardware.global_args(hw, vaapi_device)

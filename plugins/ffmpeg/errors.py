@@ -28,19 +28,24 @@ _GENERIC = [
         r"^error reinitializing filters!?$",
         r"^failed to inject frame into filter network",
         r"^error parsing global options",
+        r"^(video|audio|subtitle) encoding failed!?$",
+        r"^error submitting (video|audio) frame to the encoder",
+        r"encode failed: -?\d+\.?$",
         r"^exiting normally",
         r"^\s*(last message repeated|\[.*\] ?)\s*$",
     )
 ]
+_WRAPPER = re.compile(r"^could not write header for output file", re.I)
+_LAST_RESORT = re.compile(r"^conversion failed!?$", re.I)
 #: Causes worth naming even when a later line also mentions an error, strongest first.
 _CAUSES = (
-    "no space left on device", "disk quota exceeded", "permission denied", "read-only file system",
-    "no such file or directory", "invalid data found when processing input", "input/output error",
-    "not currently supported in container", "unknown encoder", "cannot load", "no va display",
+    "the source is truncated", "no space left on device", "disk quota exceeded", "permission denied", "read-only file system",
+    "no such file or directory", "not currently supported in container",
+    "invalid data found when processing input", "input/output error", "unknown encoder", "cannot load", "no va display",
     "device creation failed", "mfx session", "experimental",
 )
 _ERROR_WORDS = ("error", "invalid", "no such file", "not found", "failed", "no space", "cannot", "could not",
-                "unsupported", "not supported", "denied", "unknown")
+                "unsupported", "not supported", "denied", "unknown", "incompatible")
 
 
 def _generic(line: str) -> bool:
@@ -49,18 +54,26 @@ def _generic(line: str) -> bool:
 
 def telling_line(lines: Sequence[str]) -> str:
     """The line of ``lines`` (stderr, oldest first) that best says why ffmpeg failed: the newest
-    line naming a known cause, else the newest non-generic line with an error word, else the
-    newest non-empty line; ``""`` for no lines."""
+    line naming a known cause (``No space left on device`` …), else the newest non-generic line
+    with an error word, else the newest non-generic line, else the newest line other than
+    ``Conversion failed!``; ``""`` for none.
+    ``Could not write header … (incorrect codec parameters ?): <errno text>`` only repeats the
+    muxer's reason printed above it, so a cause is looked for there last."""
     clean = [line.strip() for line in lines if line.strip()]
-    for cause in _CAUSES:
-        for line in reversed(clean):
-            if cause in line.lower():
+    specific = [line for line in clean if not _generic(line) and not _WRAPPER.search(line)]
+    for pool in (specific, clean):
+        for cause in _CAUSES:
+            for line in reversed(pool):
+                if cause in line.lower():
+                    return line
+        for line in reversed(pool):
+            if not _generic(line) and any(w in line.lower() for w in _ERROR_WORDS):
                 return line
     for line in reversed(clean):
-        if not _generic(line) and any(w in line.lower() for w in _ERROR_WORDS):
+        if not _generic(line):
             return line
     for line in reversed(clean):
-        if not _generic(line):
+        if not _LAST_RESORT.search(line):
             return line
     return clean[-1] if clean else ""
 
@@ -94,3 +107,14 @@ class ProbeError(FfmpegError):
     def __init__(self, returncode: int, stderr_tail: Sequence[str]) -> None:
         super().__init__(returncode, stderr_tail)
         clarified(self)
+
+
+class TruncatedSource(FfmpegError):
+    """The source ends before its own index says it should (a cut-off download or copy): ffmpeg
+    stopped at the end of the data and exited 0, so the output would be short. ``message`` names
+    the source and ffmpeg's warning (``File ended prematurely``, ``partial file``)."""
+
+    def __init__(self, returncode: int, stderr_tail: Sequence[str]) -> None:
+        super().__init__(returncode, stderr_tail)
+        self.message = self.stderr_tail[-1]
+        self.args = (self.message,)

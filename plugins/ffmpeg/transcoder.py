@@ -17,7 +17,7 @@ from omnimedia.core.library.probe import ProbeTimeout, probe
 from omnimedia.core.plugins.kinds import Transcoder
 
 from . import command, hardware, profiles
-from .errors import ProbeError, TranscodePlanError, clarified
+from .errors import ProbeError, TranscodePlanError, TruncatedSource, clarified
 
 if TYPE_CHECKING:
     from omnimedia.core.hub import Hub
@@ -27,6 +27,10 @@ _LOGGER = logging.getLogger(__name__)
 PLATFORM = "ffmpeg"
 #: seconds ffprobe may take to read a source's streams
 PROBE_TIMEOUT = 60.0
+#: What ffmpeg's demuxers print, as a warning and with exit status 0, when the source file stops
+#: before its own index says it should (sources: ``libavformat/matroskadec.c`` "File ended
+#: prematurely", ``libavformat/mov.c`` "stream %d, offset 0x%x: partial file").
+TRUNCATION_MARKERS = ("File ended prematurely", "partial file")
 
 #: One ``plugins: - platform: ffmpeg`` entry.
 CONFIG_SCHEMA = vol.Schema(
@@ -149,7 +153,7 @@ class FfmpegTranscoder(Transcoder):
         info = await self._probe(source)
         if duration is None:
             with contextlib.suppress(TypeError, ValueError):
-                duration = float(info["format"]["duration"])
+                duration = float((info.get("format") or {}).get("duration"))
         hw: hardware.Encoder | None = None
         if settings["hardware"] != "off":
             await self._encoders.detect()
@@ -162,7 +166,7 @@ class FfmpegTranscoder(Transcoder):
         try:
             try:
                 proc = await self._run(source, destination, job, duration, on_progress)
-            except (FfmpegCancelled, FfmpegNotFound, TranscodePlanError):
+            except (FfmpegCancelled, FfmpegNotFound, TranscodePlanError, TruncatedSource):
                 raise
             except FfmpegError as err:
                 if hw is None:
@@ -213,4 +217,8 @@ class FfmpegTranscoder(Transcoder):
         except asyncio.CancelledError:
             _LOGGER.info("transcode of %s cancelled", source)
             raise
+        truncated = next((line for line in proc.stderr_tail if any(m in line for m in TRUNCATION_MARKERS)), None)
+        if truncated is not None:
+            # ffmpeg stops at the end of the data and exits 0, which would make a short output
+            raise TruncatedSource(0, [*proc.stderr_tail, f"{source}: the source is truncated ({truncated.strip()})"])
         return proc
