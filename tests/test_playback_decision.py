@@ -4,10 +4,12 @@ stream and transcode for the built-in device profiles, with the reasons given; s
 
 from __future__ import annotations
 
+import os
 import struct
 import subprocess
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from omnimedia.core.bootstrap import prepare
@@ -375,3 +377,72 @@ def test_bad_profile_yaml_names_the_key_and_line(tmp_path, entry, message):
     assert f"configuration.yaml, line 12: {message}" in text or (
         "configuration.yaml, line 12: " in text and message in text
     ), text
+
+
+async def test_decision_and_profiles_over_http(hub_factory, media, tmp_path):
+    library = tmp_path / "library"
+    library.mkdir()
+    for name in ("h264_aac.mp4", "hevc_aac.mkv", "h264_aac_pgs.mkv"):
+        os.link(media[name], library / name)
+    (library / "broken.mkv").write_bytes(b"\x1a\x45\xdf\xa3 not really matroska" * 10)
+    hub = await hub_factory(media_dirs=[library], extra=(
+        "playback:\n  default_profile: chromecast\n  device_profiles:\n"
+        "    - name: living_room_tv\n      extends: dlna_generic\n      max_bitrate: 8M\n"
+    ))
+    await hub.library.scan()
+    items, _ = await hub.library.list_items(limit=10)
+    ids = {Path(i["path"]).name: i["id"] for i in items}
+    host, port = hub.http.bound_address()
+    base = f"http://{host}:{port}"
+
+    async def get(session, path, status=200):
+        async with session.get(base + path) as resp:
+            data = await resp.json()
+            assert resp.status == status, (path, data)
+            return data
+
+    async with aiohttp.ClientSession() as session:
+        data = await get(session, "/api/playback/profiles")
+        assert data["default"] == "chromecast"
+        profiles = {p["name"]: p for p in data["profiles"]}
+        assert set(profiles) == {*BUILTIN_PROFILES, "living_room_tv"}
+        assert profiles["living_room_tv"]["max_bitrate"] == 8_000_000 and profiles["living_room_tv"]["dlna"]
+        assert profiles["chromecast"]["max_video_level"] == {"h264": 41}
+
+        # The default profile (chromecast) cannot take HEVC.
+        data = await get(session, f"/api/items/{ids['hevc_aac.mkv']}/decision")
+        assert data["item_id"] == ids["hevc_aac.mkv"]
+        assert data["decision"]["method"] == "transcode" and data["decision"]["profile"] == "chromecast"
+        assert "video codec hevc is not supported (supported: h264, vp8)" in data["decision"]["reasons"]
+        assert (data["mime_type"], data["stream_url"]) == ("application/vnd.apple.mpegurl", None)
+
+        data = await get(session, f"/api/items/{ids['h264_aac.mp4']}/decision?profile=desktop_browser")
+        assert (data["decision"]["method"], data["decision"]["reasons"]) == ("direct_play", [])
+        assert (data["mime_type"], data["stream_url"]) == ("video/mp4", f"/api/stream/{ids['h264_aac.mp4']}")
+
+        data = await get(session, f"/api/items/{ids['h264_aac.mp4']}/decision?profile=desktop_browser&max_bitrate=1000")
+        assert (data["decision"]["method"], data["decision"]["max_bitrate"]) == ("transcode", 1000)
+
+        pgs = ids["h264_aac_pgs.mkv"]
+        data = await get(session, f"/api/items/{pgs}/decision?profile=living_room_tv&subtitle_stream=2")
+        assert (data["decision"]["method"], data["decision"]["subtitles"]) == ("transcode", "burn_in")
+        assert data["decision"]["profile"] == "living_room_tv"
+
+        error = await get(session, f"/api/items/{pgs}/decision?profile=nope", 400)
+        assert "unknown device profile 'nope'" in error["error"] and "living_room_tv" in error["error"]
+        error = await get(session, f"/api/items/{pgs}/decision?audio_stream=9", 422)
+        assert error["error"] == f"media item {pgs} cannot be played: the file has no stream 9 (streams: 0, 1, 2)"
+        error = await get(session, f"/api/items/{pgs}/decision?subtitle_stream=abc", 400)
+        assert "subtitle_stream" in error["error"]
+        error = await get(session, f"/api/items/{ids['broken.mkv']}/decision", 422)
+        assert error["error"].startswith(f"cannot read media item {ids['broken.mkv']}: corrupt or unsupported file")
+        error = await get(session, "/api/items/99999/decision", 404)
+        assert "no media item with id 99999" in error["error"]
+        (library / "hevc_aac.mkv").unlink()
+        error = await get(session, f"/api/items/{ids['hevc_aac.mkv']}/decision", 404)
+        assert "is missing" in error["error"]
+
+        document = await get(session, "/api/openapi.json")
+        for path in ("/api/playback/profiles", "/api/items/{id}/decision", "/api/stream/position",
+                     "/api/items/{id}/position", "/api/items/{id}/watched", "/api/playback/continue"):
+            assert path in document["paths"], path
