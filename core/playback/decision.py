@@ -29,14 +29,18 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from ..errors import OmniMediaError
 from ..library.probe import container_name
 from .types import Decision, DeviceProfile
 
 
-class PlaybackError(Exception):
+class PlaybackError(OmniMediaError):
     """The item cannot be played at all: no video or audio stream, a stream index that does not
     exist or is of the wrong kind, an image subtitle to burn into a file without video, or a
-    probe result without streams. The message says which, for the user."""
+    probe result without streams. The message says which, for the user; ``status`` is the HTTP
+    status that fits (422)."""
+
+    status = 422
 
 
 #: ffprobe ``codec_name`` of text subtitles → the name used in ``subtitle_formats``.
