@@ -17,6 +17,10 @@ Every change fires ``discovery`` (:data:`~omnimedia.core.const.EVENT_DISCOVERY`)
 
 Resolution (SRV/TXT/A queries) is asynchronous on the hub's loop. When mDNS cannot start (no
 interface with multicast, a bad ``interfaces`` entry) the hub logs a warning and runs without it.
+
+SSDP (UPnP) devices that plugins ask for (manifest ``ssdp=``) go through the same registry and
+plugin flow; :mod:`.ssdp` finds them (``hub.discovery.ssdp``). SSDP follows the ``zeroconf``
+switch (``discovery.ssdp`` when the schema has it) and the same ``interfaces``.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from .const import EVENT_DISCOVERY, ZEROCONF_SERVICE_TYPE
 if TYPE_CHECKING:
     from .hub import Hub
     from .registry import DeviceEntry, EntityEntry
+    from .ssdp import SsdpDiscovery
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -84,7 +89,11 @@ class DiscoveryInfo:
     - ``port``: TCP/UDP port from the SRV record, or ``None``
     - ``properties``: the TXT record decoded as UTF-8 ``str → str`` (a key without value → ``""``)
     - ``server``: the SRV target host name, ``"chromecast-1234.local."``
-    - ``source``: where it came from, ``"zeroconf"``
+    - ``source``: where it came from, ``"zeroconf"`` or ``"ssdp"``
+    - SSDP only (UDA 2.0 §1): ``ssdp_location`` (the device description URL), ``ssdp_st`` (the
+      matched device type), ``ssdp_usn`` (``uuid:…::urn:…``) and ``ssdp_headers`` (the stable
+      headers, lower-case names). For SSDP, ``service_type`` is the device type, ``name`` the USN
+      and ``properties`` the description's fields plus ``uuid`` (the UDN) and ``name``.
     """
 
     service_type: str
@@ -95,6 +104,10 @@ class DiscoveryInfo:
     properties: Mapping[str, str] = field(default_factory=dict)
     server: str | None = None
     source: str = "zeroconf"
+    ssdp_location: str | None = None
+    ssdp_st: str | None = None
+    ssdp_usn: str | None = None
+    ssdp_headers: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_service_info(cls, info: AsyncServiceInfo) -> DiscoveryInfo:
@@ -146,12 +159,14 @@ class DiscoveryInfo:
             "properties": dict(self.properties),
             "service_type": self.service_type,
             "server": self.server,
+            **({"ssdp_location": self.ssdp_location, "ssdp_usn": self.ssdp_usn} if self.source == "ssdp" else {}),
         }
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["addresses"] = list(self.addresses)
         data["properties"] = dict(self.properties)
+        data["ssdp_headers"] = dict(self.ssdp_headers)
         return data
 
 
@@ -228,12 +243,14 @@ class Discovery:
         self._generation: dict[tuple[str, str], int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._register_task: asyncio.Task[Any] | None = None
+        self.ssdp: SsdpDiscovery | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
         """Open mDNS, advertise the hub and browse the plugins' types. Never raises: a failure
         is logged as a warning and leaves ``zeroconf`` ``None``."""
         conf = self.hub.config.discovery
+        await self._start_ssdp(conf)
         if not conf.get("zeroconf", True):
             _LOGGER.debug("zeroconf discovery is disabled in the configuration")
             return
@@ -256,6 +273,9 @@ class Discovery:
 
     async def stop(self) -> None:
         """Stop browsing, send the advertisement's goodbye and close the sockets."""
+        if self.ssdp is not None:
+            await self.ssdp.stop()
+            self.ssdp = None
         if self.zeroconf is None:
             return
         for task in list(self._tasks):
@@ -271,6 +291,25 @@ class Discovery:
             self.advertised = None
         await self.zeroconf.async_close()
         self.zeroconf = None
+
+    async def _start_ssdp(self, conf: Mapping[str, Any]) -> None:
+        """Start SSDP browsing (see :mod:`.ssdp`); never raises."""
+        if not conf.get("ssdp", conf.get("zeroconf", True)):
+            return
+        from .ssdp import SsdpDiscovery
+
+        try:
+            chosen = _interfaces(conf.get("interfaces"))
+        except ValueError as err:
+            _LOGGER.warning("SSDP discovery is off: %s", err)
+            return
+        import ifaddr
+
+        if not isinstance(chosen, list):
+            chosen = [ip.ip for a in ifaddr.get_adapters() for ip in a.ips if isinstance(ip.ip, str)]
+        addresses = [a for a in dict.fromkeys(chosen) if ":" not in a and not ipaddress.ip_address(a).is_loopback]
+        self.ssdp = SsdpDiscovery(self)
+        await self.ssdp.start(addresses)
 
     def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro, name=name)
@@ -349,13 +388,14 @@ class Discovery:
         """Names of the plugins that declared ``service_type``."""
         return self._types.get(service_type) or self.hub.plugins.zeroconf_types().get(service_type, [])
 
-    async def handle_found(self, info: DiscoveryInfo) -> list[DeviceEntry]:
+    async def handle_found(self, info: DiscoveryInfo, plugins: list[str] | None = None) -> list[DeviceEntry]:
         """Record a found or changed service as a device of each interested plugin, fire
         ``discovery`` and offer it to the plugins. Returns the devices (none if no plugin wants
-        the type, or nothing changed since the last time)."""
+        the type, or nothing changed since the last time). ``plugins``: who wants it, when
+        not the plugins that declared ``info.service_type`` (SSDP matches)."""
         key = (info.service_type, info.name)
         previous = self._known.get(key)
-        plugins = self.plugins_for(info.service_type)
+        plugins = self.plugins_for(info.service_type) if plugins is None else plugins
         devices = []
         for plugin in plugins:
             existing = self.hub.devices.get_by_key(plugin, info.unique_id)
@@ -384,12 +424,14 @@ class Discovery:
         await self.hub.plugins.offer_discovery([d.platform for d in devices], info)
         return devices
 
-    async def handle_removed(self, service_type: str, name: str) -> list[DeviceEntry]:
+    async def handle_removed(
+        self, service_type: str, name: str, plugins: list[str] | None = None
+    ) -> list[DeviceEntry]:
         """Mark the devices (and their entities' states) of a vanished service ``unavailable``."""
         info = self._known.get((service_type, name))
         if info is None:
             return []
-        plugins = self.plugins_for(service_type)
+        plugins = self.plugins_for(service_type) if plugins is None else plugins
         devices = []
         for plugin in plugins:
             device = self.hub.devices.get_by_key(plugin, info.unique_id)
