@@ -551,3 +551,36 @@ async def test_full_disk_says_no_space_left(clips: dict[str, Path], tmp_path: Pa
         assert not (mnt / "out.mkv").exists()
     finally:
         subprocess.run(["umount", str(mnt)], check=False)
+
+
+async def test_cover_art_stays_cover_art(tmp_path: Path) -> None:
+    """A Matroska cover attachment (shown by ffmpeg as an attached_pic video stream) stays an
+    attachment, not a one-frame video track; an MP4 cover becomes one when the output is mkv."""
+    cover = tmp_path / "cover.jpg"
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x90:duration=1", "-frames:v", "1", "-update", "1", str(cover))
+    plain = make_clip(tmp_path / "plain.mkv", subtitles=("eng",), audio=("eng",), duration=1.0)
+    src = tmp_path / "covered.mkv"
+    run_ffmpeg("-i", str(plain), "-attach", str(cover), "-metadata:s:t", "mimetype=image/jpeg",
+               "-metadata:s:t", "filename=cover.jpg", "-map", "0", "-c", "copy", str(src))
+    assert [s["codec_type"] for s in ffprobe(src)["streams"]] == ["video", "audio", "subtitle", "video"]
+    t = transcoder()
+    result = await t.transcode(str(src), str(tmp_path / "out.part"), {"preset": "ultrafast"})
+    assert "-attach" in result["command"] and result["dropped"] == []
+    out = ffprobe(tmp_path / "out.part")
+    kinds = [(s["codec_type"], s["codec_name"], s["disposition"]["attached_pic"]) for s in out["streams"]]
+    assert kinds == [("video", "hevc", 0), ("audio", "aac", 0), ("subtitle", "subrip", 0), ("video", "mjpeg", 1)]
+    tags = {k.lower(): v for k, v in out["streams"][3]["tags"].items()}
+    assert (tags["filename"], tags["mimetype"]) == ("cover.jpg", "image/jpeg")
+    assert not list(tmp_path.glob(".covers-*"))
+    # MP4 cover art (covr) into Matroska
+    mp4 = tmp_path / "covered.mp4"
+    run_ffmpeg("-i", str(plain), "-i", str(cover), "-map", "0:v", "-map", "0:a", "-map", "1", "-c", "copy",
+               "-map_chapters", "-1", "-disposition:v:1", "attached_pic", str(mp4))
+    assert ffprobe(mp4)["streams"][2]["disposition"]["attached_pic"] == 1
+    await t.transcode(str(mp4), str(tmp_path / "out2"), {"preset": "ultrafast", "container": "mkv"})
+    kinds = [(s["codec_type"], s["codec_name"], s["disposition"]["attached_pic"]) for s in ffprobe(tmp_path / "out2")["streams"]]
+    assert kinds == [("video", "hevc", 0), ("audio", "aac", 0), ("video", "mjpeg", 1)]
+    # and back into MP4 it stays an attached picture
+    await t.transcode(str(mp4), str(tmp_path / "out3"), {"preset": "ultrafast"})
+    kinds = [(s["codec_type"], s["codec_name"], s["disposition"]["attached_pic"]) for s in ffprobe(tmp_path / "out3")["streams"]]
+    assert kinds[:3] == [("video", "hevc", 0), ("audio", "aac", 0), ("video", "mjpeg", 1)]

@@ -3,7 +3,12 @@
 **Streams.** Every stream of the source is mapped explicitly, in the source's order
 (``-map 0:0 -map 0:1 …``: what ``-map 0`` maps), except those the output container cannot hold,
 which are listed in the plan's ``dropped`` with the reason. Video streams are encoded with the
-profile's codec, except cover art (``attached_pic``), which is copied. Audio is copied (or encoded
+profile's codec, except cover art (``attached_pic``), which is copied — as an ``attached_pic``
+stream in MP4/QuickTime (``covr``), and as a Matroska *attachment* in Matroska (ffmpeg's
+Matroska demuxer shows a picture attachment as an ``attached_pic`` video stream, but its muxer
+(5.1) would write such a stream back as a one-frame video track, so the picture is extracted to
+a temporary file next to the destination and attached with ``-attach`` and its file name and
+MIME type). Audio is copied (or encoded
 with the profile's ``audio``), subtitles are copied, chapters and global metadata are copied
 (``-map_chapters 0 -map_metadata 0``); stream metadata (language, title) and dispositions follow
 each mapped stream (ffmpeg's default).
@@ -87,6 +92,19 @@ def container_for(settings: dict[str, Any], format_name: str | None, path: str) 
     return "mkv"
 
 
+_IMAGE_TYPES = {"mjpeg": ("image/jpeg", ".jpg"), "png": ("image/png", ".png"), "bmp": ("image/bmp", ".bmp"),
+                "gif": ("image/gif", ".gif"), "webp": ("image/webp", ".webp")}
+
+
+def _cover(stream: dict[str, Any], number: int) -> dict[str, Any]:
+    """Name and MIME type of a cover for a Matroska attachment: its own (a Matroska source's
+    attachment tags) or made up from the codec (an MP4 ``covr`` has neither)."""
+    tags = {k.lower(): v for k, v in (stream.get("tags") or {}).items()}
+    mime, ext = _IMAGE_TYPES.get(stream.get("codec_name") or "", ("application/octet-stream", ".bin"))
+    name = os.path.basename(str(tags.get("filename") or "")) or f"cover{'' if number == 0 else number + 1}{ext}"
+    return {"index": stream.get("index"), "filename": name, "mimetype": tags.get("mimetype") or mime}
+
+
 def _ten_bit(stream: dict[str, Any], settings: dict[str, Any]) -> bool:
     fmt = settings.get("pix_fmt") or stream.get("pix_fmt") or ""
     return "10" in fmt or "12" in fmt or str(stream.get("bits_per_raw_sample") or "") in ("10", "12")
@@ -115,6 +133,10 @@ class Plan:
     global_args: list[str] = field(default_factory=list)
     dropped: list[dict[str, Any]] = field(default_factory=list)
     converted: list[dict[str, Any]] = field(default_factory=list)
+    #: cover art to write as Matroska attachments: ``[{"index", "filename", "mimetype"}]``
+    covers: list[dict[str, Any]] = field(default_factory=list)
+    #: output indexes of the source's own attachments (fonts), mapped before the covers
+    attachment_outputs: list[int] = field(default_factory=list)
 
     @property
     def extension(self) -> str:
@@ -150,8 +172,11 @@ def plan(
         spec = str(len(out.maps))  # the output stream index this stream will get
         if kind == "video":
             if (stream.get("disposition") or {}).get("attached_pic"):
-                out.maps.append(index)
-                out.options[f"c:{spec}"] = "copy"
+                if container == "mkv":
+                    out.covers.append(_cover(stream, len(out.covers)))
+                else:
+                    out.maps.append(index)
+                    out.options[f"c:{spec}"] = "copy"
                 continue
             out.maps.append(index)
             encoded_video += 1
@@ -207,6 +232,7 @@ def plan(
                 )
         elif kind == "attachment":
             if container in _ATTACHMENTS:
+                out.attachment_outputs.append(len(out.maps))
                 out.maps.append(index)
                 out.options[f"c:{spec}"] = "copy"
             else:
@@ -235,13 +261,33 @@ def plan(
     return out
 
 
-def compile_args(source: str, destination: str, job: Plan) -> list[str]:
+def compile_args(source: str, destination: str, job: Plan, cover_files: list[str] = ()) -> list[str]:
     """The ffmpeg arguments (without the binary) for ``job``: ffmpeg-python's ``compile()`` of
     input → mapped streams → output, with ``-y`` (the destination is the engine's temporary
-    name; a stale one from a crash is overwritten)."""
+    name; a stale one from a crash is overwritten). ``cover_files``: the extracted
+    :attr:`Plan.covers`, in order, attached with ``-attach`` (an option ffmpeg-python's keyword
+    arguments cannot repeat, so it is put in front of the output name after compiling)."""
     inp = ffmpeg.input(source)
     streams = [inp[str(i)] for i in job.maps]
     out = ffmpeg.output(*streams, destination, **job.options)
     if job.global_args:
         out = out.global_args(*job.global_args)
-    return out.compile(cmd="ffmpeg", overwrite_output=True)[1:]
+    args = out.compile(cmd="ffmpeg", overwrite_output=True)[1:]
+    if cover_files:
+        first = len(job.attachment_outputs)  # the source's own attachments come first
+        attach: list[str] = []
+        for n, (cover, path) in enumerate(zip(job.covers, cover_files, strict=True)):
+            spec = f"-metadata:s:t:{first + n}"
+            attach += ["-attach", path, spec, f"mimetype={cover['mimetype']}", spec, f"filename={cover['filename']}"]
+        at = len(args) - 1 - args[::-1].index(destination)
+        args[at:at] = attach
+    return args
+
+
+def extract_covers_args(source: str, job: Plan, paths: list[str]) -> list[str]:
+    """ffmpeg arguments that copy each of ``job.covers`` (one picture each) to ``paths``."""
+    inp = ffmpeg.input(source)
+    outs = [inp[str(c["index"])].output(p, c="copy", f="image2", update=1, **{"frames:v": 1})
+            for c, p in zip(job.covers, paths, strict=True)]
+    merged = ffmpeg.merge_outputs(*outs).global_args("-loglevel", "warning")
+    return merged.compile(cmd="ffmpeg", overwrite_output=True)[1:]

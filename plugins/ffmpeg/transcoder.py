@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import tempfile
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -197,6 +198,21 @@ class FfmpegTranscoder(Transcoder):
             "hardware_error": hardware_error if fallback else None,
         }
 
+    async def _ffmpeg(
+        self, args: list[str], duration: float | None, on_progress: Callable[[Progress], Any] | None, what: str
+    ) -> FfmpegProcess:
+        proc = FfmpegProcess(args, duration=duration, on_progress=on_progress, binary=self.binary, description=what)
+        _LOGGER.debug("ffmpeg: %s", what)
+        try:
+            async with proc:
+                await proc.wait()
+        except FfmpegError as err:
+            raise clarified(err) from None
+        except asyncio.CancelledError:
+            _LOGGER.info("%s: cancelled", what)
+            raise
+        return proc
+
     async def _run(
         self,
         source: str,
@@ -205,18 +221,18 @@ class FfmpegTranscoder(Transcoder):
         duration: float | None,
         on_progress: Callable[[Progress], Any] | None,
     ) -> FfmpegProcess:
-        args = command.compile_args(source, destination, job)
-        proc = FfmpegProcess(args, duration=duration, on_progress=on_progress, binary=self.binary,
-                             description=f"transcode {os.path.basename(source)} ({job.encoder})")
-        _LOGGER.debug("transcoding %s → %s with %s", source, destination, job.encoder)
-        try:
-            async with proc:
-                await proc.wait()
-        except FfmpegError as err:
-            raise clarified(err) from None
-        except asyncio.CancelledError:
-            _LOGGER.info("transcode of %s cancelled", source)
-            raise
+        with contextlib.ExitStack() as stack:
+            covers: list[str] = []
+            if job.covers:  # extracted next to the destination, removed when the job ends
+                tmp = stack.enter_context(tempfile.TemporaryDirectory(
+                    prefix=".covers-", dir=os.path.dirname(os.path.abspath(destination))))
+                covers = [os.path.join(tmp, f"{n}{os.path.splitext(c['filename'])[1] or '.bin'}")
+                          for n, c in enumerate(job.covers)]
+                await self._ffmpeg(command.extract_covers_args(source, job, covers), None, None,
+                                   f"extract cover art of {os.path.basename(source)}")
+            args = command.compile_args(source, destination, job, covers)
+            proc = await self._ffmpeg(args, duration, on_progress,
+                                      f"transcode {os.path.basename(source)} ({job.encoder})")
         truncated = next((line for line in proc.stderr_tail if any(m in line for m in TRUNCATION_MARKERS)), None)
         if truncated is not None:
             # ffmpeg stops at the end of the data and exits 0, which would make a short output
