@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -160,9 +161,9 @@ class JobRun:
         except FfmpegNotFound as err:
             raise JobStop("failed", str(err)) from None
         except FfmpegError as err:
-            raise JobStop("failed", f"ffmpeg failed: {err.message}") from None
+            raise JobStop("failed", await _disk_full(temp, f"ffmpeg failed: {err.message}")) from None
         except OSError as err:
-            raise JobStop("failed", f"the transcoder failed: {err.strerror or err}") from None
+            raise JobStop("failed", await _disk_full(temp, f"the transcoder failed: {err.strerror or err}")) from None
         except (asyncio.CancelledError, JobStop):
             raise
         except Exception as err:  # noqa: BLE001 - a plugin's error, reported on the job
@@ -197,6 +198,9 @@ class JobRun:
                 dropped=result.get("dropped") or (), on_progress=self._on_progress,
             )
         except VerificationFailed as err:
+            full = await _disk_full(temp, "")
+            if full:  # a full disk is not the file's fault: no record, so a retry is possible
+                raise JobStop("failed", f"{full}verification failed: {err}; the original is kept") from None
             size = _size(temp)
             remove_quietly(temp)
             await self._record(base, "kept_original", source, size, "failed",
@@ -321,6 +325,28 @@ class JobRun:
             self.manager.track(self.store.update_job(
                 self.id, only_if=("running", "verifying"), progress=self.progress, speed=self.speed
             ))
+
+
+#: Free bytes below which a failure is blamed on a full disk.
+FULL_DISK = 1024 * 1024
+
+
+async def _disk_full(temp: str, message: str) -> str:
+    """``message``, preceded by "No space left on device …" when the file system holding
+    ``temp`` is (nearly) full — ffmpeg 5.1 reports a failed write of the file's end only as a
+    log line ("Error writing trailer … No space left on device") and exits 0, and a failure
+    that already says so is left as it is. Returns ``message`` unchanged otherwise."""
+    if "no space left" in message.lower():
+        return message
+    folder = os.path.dirname(temp) or "."
+    try:
+        free = (await asyncio.to_thread(shutil.disk_usage, folder)).free
+    except OSError:
+        return message
+    if free >= FULL_DISK:
+        return message
+    note = f"No space left on device: {human_size(free)} free on the disk holding {folder}"
+    return f"{note}; {message}" if message else f"{note}; "
 
 
 def _size(path: str) -> int:

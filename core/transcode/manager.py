@@ -312,8 +312,8 @@ class TranscodeManager:
         priority: int = 0, profile: str | None = None, context: Context | None = None,
     ) -> dict[str, Any]:
         """Queue items (by id) or every candidate (of one library). Returns ``{"added": [job…],
-        "skipped": [{"item_id", "reason"}]}``: an item is skipped when it does not exist, has no
-        video stream, or already has an active job. Raises :class:`NoTranscoder`,
+        "skipped": [{"item_id", "reason"}]}``: an item is skipped when it does not exist, could not
+        be read by the scanner, has no video stream, or already has an active job. Raises :class:`NoTranscoder`,
         :class:`UnknownProfile`, ``ServiceValidationError`` when neither items nor
         ``all_candidates`` are given."""
         coder_name, profile_name, settings = self.resolve_profile(profile)
@@ -336,6 +336,8 @@ class TranscodeManager:
                 skipped.append({"item_id": item_id, "reason": f"no media item with id {item_id}"})
             elif item_id in active:
                 skipped.append({"item_id": item_id, "reason": "the item already has a queued or running job"})
+            elif item.get("status") == "error":
+                skipped.append({"item_id": item_id, "reason": f"the file cannot be read: {item.get('error') or 'error'}"})
             elif not item.get("video_codec"):
                 skipped.append({"item_id": item_id, "reason": "no video stream (audio-only files are not transcoded)"})
             else:

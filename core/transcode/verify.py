@@ -15,21 +15,24 @@
    23 ms at 44.1 kHz; MP4 hides the encoder's priming samples with an edit list, Matroska does
    not), which for a clip of a few seconds is already more than 0.5%;
 5. its size divided by the source's lies within ``[min_size_ratio, max_size_ratio]``;
-6. optionally (``full_decode``) ffmpeg decodes every video and audio frame with ``-xerror`` (stop
-   at the first decoding error) into the ``null`` muxer.
+6. the result is whole: with ``full_decode`` ffmpeg decodes every video and audio frame with
+   ``-xerror`` (stop at the first decoding error) into the ``null`` muxer, printing nothing at
+   ``-v error`` and reaching the source's duration; without it, ffprobe reads the packets of the
+   last ten seconds, which must end where the source does (:func:`tail_check`).
 
 A failed check raises :class:`VerificationFailed` whose message says which and by how much.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..errors import OmniMediaError
 from ..ffmpeg import FfmpegError, FfmpegProcess, Progress
-from ..library.probe import error_text, probe
+from ..library.probe import FFPROBE, error_text, probe
 
 STREAM_TYPES = ("video", "audio", "subtitle")
 #: Seconds of duration difference always allowed (one or two audio frames; see check 4).
@@ -134,11 +137,57 @@ def compare(
             "size_ratio": round(ratio, 4)}
 
 
+def _too_short(end: float, expected: float, tolerance: float) -> bool:
+    return end < expected * (1 - tolerance / 100) and expected - end > DURATION_SLACK
+
+
+async def tail_check(path: str, expected: float, tolerance: float, *, cmd: str = FFPROBE, timeout: float = 60.0) -> float:
+    """Read the packets of the last seconds of ``path`` and return where the last one ends
+    (seconds). A result cut short — a full disk, a killed muxer — keeps the duration its header
+    was given at the start (Matroska writes it first), so the header alone cannot be trusted.
+    Raises :class:`VerificationFailed` when ffprobe reports an error (ffmpeg 5.1 prints "File
+    ended prematurely" and still exits 0) or the packets end more than ``tolerance`` percent
+    (and :data:`DURATION_SLACK`) before ``expected`` seconds."""
+    start = max(0.0, expected - 10.0)
+    args = [cmd, "-v", "error", "-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0",
+            "-read_intervals", f"{start:.3f}%", path]
+    proc = await asyncio.create_subprocess_exec(
+        *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    except (TimeoutError, asyncio.CancelledError):
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+        raise
+    problems = [line.strip() for line in err.decode("utf-8", "replace").splitlines() if line.strip()]
+    if proc.returncode != 0 or problems:
+        raise VerificationFailed(f"reading the end of the result failed: {problems[-1] if problems else 'ffprobe failed'}")
+    end = 0.0
+    for line in out.decode("utf-8", "replace").splitlines():
+        parts = line.strip().split(",")
+        pts = _float(parts[0]) if parts else None
+        if pts is None:
+            continue
+        length = (_float(parts[1]) or 0.0) if len(parts) > 1 else 0.0
+        end = max(end, pts + length)
+    if _too_short(end, expected, tolerance):
+        raise VerificationFailed(
+            f"the result's last packet ends at {end:.3f} s, the source lasts {expected:.3f} s: it was cut short"
+        )
+    return end
+
+
 async def full_decode(
-    path: str, *, duration: float | None = None, on_progress: Callable[[Progress], Any] | None = None
-) -> None:
-    """Decode every video and audio frame of ``path`` (check 6). Raises
-    :class:`VerificationFailed` on a decoding error, ``FfmpegNotFound``, ``FfmpegCancelled``."""
+    path: str, *, duration: float | None = None, tolerance: float = 0.5,
+    on_progress: Callable[[Progress], Any] | None = None,
+) -> float | None:
+    """Decode every video and audio frame of ``path`` (check 6); return the decoded duration
+    (seconds, from ffmpeg's last progress report). Fails on a decoding error, on anything
+    ffmpeg prints at ``-v error`` (a truncated file only gets "File ended prematurely" and exit
+    status 0), and on a decoded duration short of ``duration`` by more than ``tolerance``
+    percent. Raises :class:`VerificationFailed`, ``FfmpegNotFound``, ``FfmpegCancelled``."""
     args = ["-v", "error", "-xerror", "-i", path, "-map", "0:v?", "-map", "0:a?", "-f", "null", "-"]
     proc = FfmpegProcess(args, duration=duration, on_progress=on_progress, description=f"decode check of {path}")
     try:
@@ -146,6 +195,13 @@ async def full_decode(
             await proc.wait()
     except FfmpegError as err:
         raise VerificationFailed(f"decoding the result failed: {err.message}") from err
+    problems = [line.strip() for line in proc.stderr_tail if line.strip()]
+    if problems:
+        raise VerificationFailed(f"decoding the result reported: {problems[-1]}")
+    decoded = proc.progress.out_time
+    if duration and decoded is not None and _too_short(decoded, duration, tolerance):
+        raise VerificationFailed(f"only {decoded:.3f} s of the result could be decoded, the source lasts {duration:.3f} s")
+    return decoded
 
 
 async def verify(
@@ -161,7 +217,8 @@ async def verify(
 ) -> dict[str, Any]:
     """Run every check on ``result_path`` against the source's ffprobe JSON ``source_info``.
     ``options``: the ``transcode -> verify`` settings. Returns :func:`compare`'s measures plus
-    ``size`` (bytes) and ``decoded`` (bool). Raises :class:`VerificationFailed` (and
+    ``size`` (bytes) and ``decoded`` (seconds decoded; None without a full decode) or
+    ``last_packet`` (seconds, where the last packet ends). Raises :class:`VerificationFailed` (and
     ``FfmpegNotFound`` / ``FfmpegCancelled`` from the decode)."""
     try:
         result_info = await probe(result_path)
@@ -171,8 +228,12 @@ async def verify(
     report = compare(source_info, result_info, source_size=source_size, result_size=size,
                      video_codec=video_codec, audio_codec=audio_codec, options=options, dropped=dropped)
     report["size"] = size
-    report["decoded"] = False
+    report["decoded"] = None
+    expected = report["source_duration"]
     if options.get("full_decode"):
-        await full_decode(result_path, duration=report["duration"], on_progress=on_progress)
-        report["decoded"] = True
+        report["decoded"] = await full_decode(
+            result_path, duration=expected, tolerance=options["duration_tolerance"], on_progress=on_progress
+        )
+    else:
+        report["last_packet"] = await tail_check(result_path, expected, options["duration_tolerance"])
     return report
