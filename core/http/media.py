@@ -13,7 +13,7 @@ from ..bus import Context
 from ..library.classify import ITEM_TYPES
 from .json import error_response, json_response
 from .routing import HUB_KEY, Body, Param, Response, RouteTable, path_param
-from .stream import library_roots, media_type_for, resolve_inside, stream_file
+from .stream import library_roots, media_type_for, resolve_inside, stream_file, stream_items
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -212,7 +212,7 @@ def _checked_stat(path: str, roots: list) -> tuple[Any, os.stat_result] | None:
 )
 async def stream_media(request: web.Request, *, id: int) -> web.StreamResponse:
     hub = request.app[HUB_KEY]
-    item = await hub.library.get_item(id)
+    item = await stream_items(hub).get(id)
     if item is None:
         return error_response(404, f"no media item with id {id}")
     roots = library_roots(hub.config.config_dir, hub.config.libraries)

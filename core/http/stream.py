@@ -34,6 +34,8 @@ import mimetypes
 import os
 import re
 import secrets
+import time
+import weakref
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,7 @@ from typing import Any
 from aiohttp import hdrs, web
 from multidict import CIMultiDict
 
+from ..const import EVENT_MEDIA_MOVED, EVENT_MEDIA_REMOVED, EVENT_MEDIA_UPDATED
 from .json import error_response
 
 #: Media types by file extension, consulted before Python's table (source: IANA registrations and
@@ -411,6 +414,56 @@ def dlna_headers(request: web.BaseRequest, media_type: str, item: Mapping[str, A
     if mode or wants_features:
         out["transferMode.dlna.org"] = mode or ("Interactive" if kind == "image" else "Streaming")
     return out
+
+
+class StreamItemCache:
+    """Media item rows for direct play, by id: ``await cache.get(id)`` is the library's
+    :meth:`get_item` without a database round trip for an item served in the last ``ttl``
+    seconds. A player seeking around sends a request per range, and the query cost more than
+    sending a megabyte (``scripts/bench/bench_direct_play.py``).
+
+    An entry is dropped when the library fires ``media_updated``, ``media_removed`` or
+    ``media_moved`` for the item, and expires after ``ttl`` seconds (changes made behind the
+    library's back); unknown ids are never cached. The file itself is still resolved inside the
+    configured libraries and stat-ed on every request, so a cached row never serves a file from
+    elsewhere nor a stale size."""
+
+    def __init__(self, hub: Any, ttl: float = 10.0, max_items: int = 1024) -> None:
+        self.hub = hub
+        self.ttl = ttl
+        self.max_items = max_items
+        self._items: dict[int, tuple[float, dict[str, Any]]] = {}
+        for event in (EVENT_MEDIA_UPDATED, EVENT_MEDIA_REMOVED, EVENT_MEDIA_MOVED):
+            hub.bus.listen(event, self._forget)
+
+    def _forget(self, event: Any) -> None:
+        item = (event.data or {}).get("item") or {}
+        self._items.pop(item.get("id"), None)
+
+    async def get(self, item_id: int) -> dict[str, Any] | None:
+        now = time.monotonic()
+        cached = self._items.get(item_id)
+        if cached is not None and now - cached[0] < self.ttl:
+            return cached[1]
+        item = await self.hub.library.get_item(item_id)
+        if item is None:
+            self._items.pop(item_id, None)
+            return None
+        if len(self._items) >= self.max_items:
+            self._items.pop(next(iter(self._items)))  # the oldest entry
+        self._items[item_id] = (now, item)
+        return item
+
+
+_ITEM_CACHES: weakref.WeakKeyDictionary[Any, StreamItemCache] = weakref.WeakKeyDictionary()
+
+
+def stream_items(hub: Any) -> StreamItemCache:
+    """The hub's :class:`StreamItemCache` (made on first use)."""
+    cache = _ITEM_CACHES.get(hub)
+    if cache is None:
+        cache = _ITEM_CACHES[hub] = StreamItemCache(hub)
+    return cache
 
 
 def stream_file(
