@@ -20,6 +20,7 @@ from omnimedia.core import ffmpeg as core_ffmpeg
 from omnimedia.core.ffmpeg import FfmpegCancelled, FfmpegError, FfmpegNotFound, Progress
 from omnimedia.plugins.ffmpeg import FfmpegTranscoder, ProbeError, TranscodePlanError
 from omnimedia.plugins.ffmpeg import command as ffcommand
+from omnimedia.plugins.ffmpeg import hardware as ffhw
 from omnimedia.plugins.ffmpeg.errors import TruncatedSource, telling_line
 
 from .conftest import minimal_config
@@ -584,3 +585,27 @@ async def test_cover_art_stays_cover_art(tmp_path: Path) -> None:
     await t.transcode(str(mp4), str(tmp_path / "out3"), {"preset": "ultrafast"})
     kinds = [(s["codec_type"], s["codec_name"], s["disposition"]["attached_pic"]) for s in ffprobe(tmp_path / "out3")["streams"]]
     assert kinds[:3] == [("video", "hevc", 0), ("audio", "aac", 0), ("video", "mjpeg", 1)]
+
+
+def test_hardware_commands_upload_after_scaling() -> None:
+    """The command a VAAPI/QSV/NVENC job would run (no such hardware here, so it is checked as
+    arguments; the same builders run the test encodes above, which fail at the device, not at
+    parsing)."""
+    info = {"format": {"format_name": "matroska,webm"}, "streams": [
+        {"index": 0, "codec_type": "video", "codec_name": "hevc", "height": 2160, "pix_fmt": "yuv420p10le",
+         "disposition": {}},
+        {"index": 1, "codec_type": "audio", "codec_name": "eac3", "channels": 6}]}
+    t = transcoder(profiles={"hw": {"max_height": 1080, "hardware": "vaapi"}})
+    settings = t.profiles()["hw"]
+    job = ffcommand.plan(info, "/m/x.mkv", settings, ffhw.BY_NAME["hevc_vaapi"], vaapi_device="/dev/dri/renderD129")
+    args = ffcommand.compile_args("/m/x.mkv", "/m/.x.tmp", job)
+    assert args[args.index("-filter:0") + 1] == "scale=-2:1080,format=p010,hwupload"
+    assert args[args.index("-c:0") + 1] == "hevc_vaapi" and args[args.index("-qp:0") + 1] == "23"
+    assert args[args.index("-init_hw_device") + 1] == "vaapi=hw:/dev/dri/renderD129"
+    assert args[args.index("-c:1") + 1] == "copy" and "-crf:0" not in args
+    qsv = ffcommand.compile_args("/m/x.mkv", "/m/o", ffcommand.plan(info, "/m/x.mkv", settings, ffhw.BY_NAME["hevc_qsv"]))
+    assert qsv[qsv.index("-filter:0") + 1] == "scale=-2:1080,format=p010,hwupload=extra_hw_frames=64"
+    assert qsv[qsv.index("-global_quality:0") + 1] == "23" and qsv[qsv.index("-preset:0") + 1] == "medium"
+    nv = ffcommand.compile_args("/m/x.mkv", "/m/o", ffcommand.plan(info, "/m/x.mkv", settings, ffhw.BY_NAME["hevc_nvenc"]))
+    assert nv[nv.index("-filter:0") + 1] == "scale=-2:1080" and "-init_hw_device" not in nv
+    assert (nv[nv.index("-cq:0") + 1], nv[nv.index("-preset:0") + 1]) == ("23", "p4")

@@ -42,6 +42,7 @@ with ``subtitles: compatible``.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,9 +106,12 @@ def _cover(stream: dict[str, Any], number: int) -> dict[str, Any]:
     return {"index": stream.get("index"), "filename": name, "mimetype": tags.get("mimetype") or mime}
 
 
+_DEEP = re.compile(r"p0?1[026]")  # yuv420p10le, p010le, yuv444p12le — not nv12
+
+
 def _ten_bit(stream: dict[str, Any], settings: dict[str, Any]) -> bool:
     fmt = settings.get("pix_fmt") or stream.get("pix_fmt") or ""
-    return "10" in fmt or "12" in fmt or str(stream.get("bits_per_raw_sample") or "") in ("10", "12")
+    return bool(_DEEP.search(fmt)) or str(stream.get("bits_per_raw_sample") or "") in ("10", "12")
 
 
 def _audio_bitrate(encoder: str, stream: dict[str, Any], settings: dict[str, Any]) -> str | None:
