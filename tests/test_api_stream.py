@@ -360,3 +360,29 @@ async def test_file_outside_every_library_is_refused(served, tmp_path):
     assert status == 403
     assert b"private data" not in body
     assert b"not inside a configured library" in body
+
+
+async def test_a_moved_file_is_streamed_from_its_new_place(hub_factory, tmp_path):
+    """Item rows are cached for direct play; the library's media_moved event drops the entry."""
+    library = tmp_path / "library"
+    old = make_mp4(library / MOVIE_NAME)
+    data = old.read_bytes()
+    hub = await hub_factory(media_dirs=[library])
+    await hub.library.scan()
+    items, _ = await hub.library.list_items(limit=5)
+    item_id = items[0]["id"]
+    host, port = hub.http.bound_address()
+    url = f"http://{host}:{port}/api/stream/{item_id}"
+    async with aiohttp.ClientSession() as session:
+        assert (await fetch(session, "GET", url, {"Range": "bytes=0-9"}))[0] == 206  # now cached
+        new = library / "Moved" / MOVIE_NAME
+        new.parent.mkdir()
+        old.rename(new)
+        await hub.library.scan()
+        moved = await hub.library.get_item(item_id)
+        assert moved is not None and moved["path"] == str(new), moved  # the same item, moved
+        status, _, body = await fetch(session, "GET", url)
+        assert (status, body) == (200, data)
+        new.unlink()
+        await hub.library.scan()
+        assert (await fetch(session, "GET", url))[0] == 404
