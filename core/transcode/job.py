@@ -38,6 +38,15 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 
+#: action → (state, message) of a job stopped by it
+STOPPED = {
+    "pause": ("paused", "paused by the user"),
+    "cancel": ("cancelled", "cancelled by the user"),
+    "requeue": ("queued", "the queue was paused; the job starts again when it resumes"),
+    "stop": ("queued", "the hub stopped; the job starts again"),
+}
+
+
 class JobStop(Exception):
     """Ends a job with ``state`` and ``message``."""
 
@@ -73,6 +82,8 @@ class JobRun:
         self.committing = False
         self.finished = False
         self.task: asyncio.Task[None] | None = None
+        #: set once the job has left the queue's hands (finished, stopped or never started)
+        self.ended = asyncio.Event()
         self.temp: str | None = None
         self.progress = 0.0
         self.speed: float | None = None
@@ -88,11 +99,7 @@ class JobRun:
             if self.finished:
                 return
             remove_quietly(self.temp)
-            state, message = {
-                "pause": ("paused", "paused by the user"),
-                "cancel": ("cancelled", "cancelled by the user"),
-                "requeue": ("queued", "the queue was paused; the job starts again when it resumes"),
-            }.get(self.action or "stop", ("queued", "the hub stopped; the job starts again"))
+            state, message = STOPPED[self.action or "stop"]
             await self._finish(state, message, progress=0.0)
         except JobStop as stop:
             remove_quietly(self.temp)

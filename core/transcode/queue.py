@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import OmniMediaError
 from ..storage import Store
 from .config import in_schedule
-from .job import JobRun
+from .job import STOPPED, JobRun
 from .store import ACTIVE_STATES
 
 if TYPE_CHECKING:
@@ -78,9 +78,7 @@ class JobQueue:
         runs = list(self.running.values())
         for run in runs:
             self._interrupt(run, "stop")
-        tasks = [r.task for r in runs if r.task is not None]
-        if tasks:
-            await asyncio.wait(tasks, timeout=30)
+        await self._wait_ended(runs)
 
     def wake(self) -> None:
         self._wake.set()
@@ -118,30 +116,59 @@ class JobQueue:
             job = await self.store.next_queued(exclude=self.running)
             if job is None:
                 return
-            claimed = await self.store.update_job(
-                job["id"], only_if=("queued",), state="running", started_at=time.time(), finished_at=None,
-                progress=0.0, message=None,
-            )
-            if claimed is None:
-                continue
-            run = JobRun(self.manager, claimed)
+            # registered before the claim, so a pause or cancel arriving meanwhile finds it
+            run = JobRun(self.manager, job)
             self.running[run.id] = run
+            try:
+                claimed = await self.store.update_job(
+                    job["id"], only_if=("queued",), state="running", started_at=time.time(), finished_at=None,
+                    progress=0.0, message=None,
+                )
+            except BaseException:
+                self._forget(run)
+                raise
+            if claimed is None:
+                self._forget(run)
+                continue
+            run.job = claimed
+            if run.action is None and (self.paused or self._stopping):
+                run.action = "requeue" if self.paused else "stop"
+            if run.action is not None:  # stopped before it started
+                state, message = STOPPED[run.action]
+                changed = await self.store.update_job(run.id, state=state, message=message, progress=0.0,
+                                                      finished_at=time.time() if state == "cancelled" else None)
+                self._forget(run)
+                if changed is not None:
+                    self.manager.emit(changed)
+                continue
             run.task = asyncio.get_running_loop().create_task(self._run(run), name=f"transcode job {run.id}")
+
+    def _forget(self, run: JobRun) -> None:
+        if self.running.get(run.id) is run:
+            del self.running[run.id]
+        run.ended.set()
 
     async def _run(self, run: JobRun) -> None:
         try:
             await run.run()
         finally:
-            self.running.pop(run.id, None)
+            self._forget(run)
             self.wake()
 
     def _interrupt(self, run: JobRun, action: str) -> bool:
-        """Ask a running job to stop with ``action``; False when its replace is under way."""
-        if run.committing or run.task is None or run.task.done():
+        """Ask a running job to stop with ``action``; False when its replace is under way (or
+        it already ended)."""
+        if run.committing or run.ended.is_set() or (run.task is not None and run.task.done()):
             return False
         run.action = action
-        run.task.cancel()
+        if run.task is not None:
+            run.task.cancel()
         return True
+
+    @staticmethod
+    async def _wait_ended(runs: list[JobRun], timeout: float = 30.0) -> None:
+        if runs:
+            await asyncio.wait([asyncio.ensure_future(r.ended.wait()) for r in runs], timeout=timeout)
 
     # -- per job --------------------------------------------------------------------------------
     async def _job(self, job_id: int) -> dict[str, Any]:
@@ -154,8 +181,7 @@ class JobQueue:
         run = self.running[job_id]
         if not self._interrupt(run, action):
             raise JobStateError(f"job {job_id} is replacing the original right now; it is too late to {action} it")
-        assert run.task is not None
-        await asyncio.wait([run.task], timeout=30)
+        await self._wait_ended([run])
         return await self._job(job_id)
 
     async def pause(self, job_id: int) -> dict[str, Any]:
@@ -223,9 +249,7 @@ class JobQueue:
         self.paused = True
         self._state.save_now({"paused": True})
         runs = [r for r in self.running.values() if self._interrupt(r, "requeue")]
-        tasks = [r.task for r in runs if r.task is not None]
-        if tasks:
-            await asyncio.wait(tasks, timeout=30)
+        await self._wait_ended(runs)
         return self.status()
 
     async def resume_all(self) -> dict[str, Any]:
@@ -241,9 +265,7 @@ class JobQueue:
             [s for s in ACTIVE_STATES if s not in ("running", "verifying")], state="cancelled",
             message="cancelled by the user", finished_at=time.time(),
         )
-        tasks = [r.task for r in runs if r.task is not None]
-        if tasks:
-            await asyncio.wait(tasks, timeout=30)
+        await self._wait_ended(runs)
         for job_id in ids:
             job = await self.store.get_job(job_id)
             if job is not None:
