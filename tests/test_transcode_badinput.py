@@ -230,3 +230,38 @@ async def test_source_changed_during_the_job(hub_factory, tmp_path: Path, hook, 
     assert (await hub.transcode.savings())["total"] == {
         "files": 0, "kept_original": 0, "size_before": 0, "size_after": 0, "saved": 0, "percent": 0.0,
     }
+
+
+async def test_a_replace_the_file_system_refuses_keeps_the_original(hub_factory, tmp_path: Path, hook) -> None:
+    """The folder turns immutable between the decision and the rename (``chattr +i``: even root
+    may not rename or delete in it)."""
+    actions, _calls = hook
+    media = tmp_path / "media"
+    source = make_source(media / "Locked.In.2016.mkv")
+    before = sha256(source)
+    config_dir = tmp_path / "config"
+    hub = await hub_factory(config_dir=config_dir, config_text=config_text(media, "profile: fast_same"))
+    await hub.library.scan()
+
+    def lock(info: dict) -> None:
+        proc = subprocess.run(["chattr", "+i", str(media)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.skip(f"chattr +i does not work here: {proc.stderr.strip()}")
+
+    actions["committed"] = lock
+    try:
+        job = (await hub.transcode.add_jobs(all_candidates=True))["added"][0]
+        job = await wait_job(hub, job["id"])
+    finally:
+        subprocess.run(["chattr", "-i", str(media)], check=False)
+    assert job["state"] == "failed"
+    assert job["message"] == "replacing the original failed: Operation not permitted; the original is kept"
+    assert job["outcome"] is None, "the decision was taken back"
+    assert sha256(source) == before
+    # the temporary file could not be removed while the folder was locked: it stays recorded …
+    assert job["temp_path"] and Path(job["temp_path"]).exists()
+    await hub.stop()
+    # … and the next start removes it
+    hub = await hub_factory(config_dir=config_dir)
+    assert temp_files(media) == [] and sha256(source) == before
+    assert (await hub.transcode.get_job(job["id"]))["temp_path"] is None

@@ -111,8 +111,10 @@ class JobRun:
 
     async def _finish(self, state: str, message: str, **fields: Any) -> None:
         self.finished = True
+        # a temporary file that could not be removed stays recorded, for the next start
+        temp_left = self.temp if self.temp and os.path.exists(self.temp) else None
         job = await self.store.update_job(
-            self.id, state=state, message=message, temp_path=None, speed=None,
+            self.id, state=state, message=message, temp_path=temp_left, speed=None,
             finished_at=None if state in ("queued", "paused") else time.time(), **fields,
         )
         if job is not None:
@@ -273,10 +275,12 @@ class JobRun:
                 await self.manager.move_item(item, final)
         except OSError as err:
             _LOGGER.error("replacing %s failed: %s", source, err)
-            await self.store.delete_processed(processed["id"])
-            if os.path.exists(final) and os.path.exists(source) and final != source and not os.path.exists(temp):
+            if not os.path.exists(temp) and os.path.exists(final):
+                # renamed, but the original (another name) could not be removed: the result
+                # stays recorded as processed; both files are there for the user to decide
                 message = f"the original could not be removed ({err.strerror or err}); both {source} and {final} exist"
             else:
+                await self.store.delete_processed(processed["id"])
                 remove_quietly(temp)
                 message = f"replacing the original failed: {err.strerror or err}; the original is kept"
             await self._finish("failed", message)
@@ -401,7 +405,8 @@ async def recover(manager: TranscodeManager) -> dict[str, int]:
     for job in await store.jobs_with_temp_files():
         if await asyncio.to_thread(remove_quietly, job["temp_path"]):
             counts["removed"] += 1
-        await store.update_job(job["id"], temp_path=None)
+        if not os.path.exists(job["temp_path"]):
+            await store.update_job(job["id"], temp_path=None)
     if any(counts.values()):
         _LOGGER.info("transcode queue after restart: %s", counts)
     return counts

@@ -22,10 +22,12 @@ leaves behind:
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import os
 from collections.abc import Callable
 from typing import Any
+
+_LOGGER = logging.getLogger(__name__)
 
 TEMP_MARK = ".omnimedia-tmp"
 NAME_MAX = 255
@@ -83,13 +85,18 @@ def fsync_dir(path: str) -> None:
 
 
 def remove_quietly(path: str | None) -> bool:
-    """Remove ``path`` if it exists; True when something was removed."""
+    """Remove ``path`` if it exists; True when something was removed. A file that cannot be
+    removed (permissions, an immutable folder) is logged and left (False)."""
     if not path:
         return False
-    with contextlib.suppress(FileNotFoundError):
+    try:
         os.unlink(path)
-        return True
-    return False
+    except FileNotFoundError:
+        return False
+    except OSError as err:
+        _LOGGER.warning("cannot remove %s: %s", path, err.strerror or err)
+        return False
+    return True
 
 
 async def install(temp: str, final: str, source: str, **info: Any) -> None:
@@ -100,6 +107,15 @@ async def install(temp: str, final: str, source: str, **info: Any) -> None:
     await asyncio.to_thread(fsync_dir, folder)
     checkpoint("replaced", temp=temp, final=final, source=source, **info)
     if os.path.normpath(source) != os.path.normpath(final):
-        await asyncio.to_thread(remove_quietly, source)
+        await asyncio.to_thread(_remove_original, source)
         await asyncio.to_thread(fsync_dir, os.path.dirname(source) or ".")
         checkpoint("original_removed", temp=temp, final=final, source=source, **info)
+
+
+def _remove_original(path: str) -> None:
+    """Remove the original after its replacement is in place. Raises ``OSError`` (except when
+    it is already gone)."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
