@@ -6,16 +6,29 @@ import asyncio
 from pathlib import Path
 
 import aiohttp
+import pytest
+
+from tests.pgcluster import postgres_cluster, postgres_url  # noqa: F401
 
 from .transcode_support import api, config_text, make_source, until
 
 
-async def test_queue_follow_and_report_over_http_and_websocket(hub_factory, tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request) -> str | None:
+    """Every statement of the transcode store runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("postgres_url")
+
+
+async def test_queue_follow_and_report_over_http_and_websocket(hub_factory, tmp_path: Path, database_url) -> None:
     media = tmp_path / "media"
     make_source(media / "A.Movie.2001.mp4", duration=4)
     make_source(media / "Small.One.2002.mkv", duration=4, crf=30)
     make_source(media / "Song.mp3", video=False)
-    hub = await hub_factory(config_text=config_text(media, "profile: fast\nprogress_interval: 0.1"))
+    hub = await hub_factory(
+        config_text=config_text(media, "profile: fast\nprogress_interval: 0.1", database_url=database_url)
+    )
     await hub.library.scan()
 
     status, body = await api(hub, "GET", "/api/transcode/profiles")
@@ -96,11 +109,11 @@ async def test_queue_follow_and_report_over_http_and_websocket(hub_factory, tmp_
     assert body["total"] == 0
 
 
-async def test_priority_pause_resume_and_the_queue_through_services(hub_factory, tmp_path: Path) -> None:
+async def test_priority_pause_resume_and_the_queue_through_services(hub_factory, tmp_path: Path, database_url) -> None:
     media = tmp_path / "media"
     for name in ("One.2001.mp4", "Two.2002.mp4", "Three.2003.mp4"):
         make_source(media / name, duration=3)
-    hub = await hub_factory(config_text=config_text(media, "profile: slow"))
+    hub = await hub_factory(config_text=config_text(media, "profile: slow", database_url=database_url))
     await hub.library.scan()
     status, queue = await api(hub, "POST", "/api/transcode/queue/pause")
     assert status == 200 and queue["paused"] is True

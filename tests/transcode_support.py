@@ -64,7 +64,10 @@ def ffprobe(path: Path) -> dict[str, Any]:
     return json.loads(out.stdout)
 
 
-def config_text(media: Path, transcode: str = "profile: fast", extra: str = "", *, plugin: bool = True) -> str:
+def config_text(
+    media: Path, transcode: str = "profile: fast", extra: str = "", *, plugin: bool = True,
+    database_url: str | None = None,
+) -> str:
     """A test hub configuration: one mixed library on ``media``, the ``ffmpeg`` plugin with
     :data:`PROFILES` (unless ``plugin`` is false: then the engine's default entry is used), and
     the ``transcode:`` section (YAML text)."""
@@ -72,7 +75,7 @@ def config_text(media: Path, transcode: str = "profile: fast", extra: str = "", 
     plugins = ""
     if plugin:
         plugins = "plugins:\n  - platform: ffmpeg\n    profiles:\n" + textwrap.indent(PROFILES.strip(), "      ") + "\n"
-    return minimal_config([media], f"{section}{plugins}{extra}")
+    return minimal_config([media], f"{section}{plugins}{extra}", database_url)
 
 
 async def api(hub: Any, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
