@@ -17,7 +17,10 @@ servers, so the client costs the same on both sides. Scenarios:
 
 Every transfer's status and size are checked. Rounds alternate hub / nginx so that noise from
 other work on the machine hits both alike; the median of the rounds is reported, and the ratio
-hub / nginx.
+hub / nginx. Because the machine is shared, wall-time rates move a lot between rounds; the CPU
+time each server spends (user + system, which includes the kernel's sendfile work; the hub's
+process with its threads, nginx's master and worker) per GiB sent, or per 1,000 range requests,
+is reported too: it does not depend on what else runs.
 
     python scripts/bench/bench_direct_play.py [--size-mib 1024] [--rounds 5] [--record]
 
@@ -170,10 +173,42 @@ def range_lines(url: str, offsets: list[int]) -> list[str]:
     return lines
 
 
-async def measure(urls: dict[str, str], size: int, rounds: int, client_counts: list[int]) -> dict:
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pids: list[int] | None) -> float:
+    """CPU seconds (user + system) used so far by this process (``None``) or by ``pids`` and
+    their children (nginx's master and workers)."""
+    if pids is None:
+        t = os.times()
+        return t.user + t.system
+    total = 0.0
+    wanted = set(pids)
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry.name), int(fields[1])
+        if pid in wanted or ppid in wanted:
+            total += (int(fields[11]) + int(fields[12])) / _TICK
+    return total
+
+
+async def measure(urls: dict[str, str], size: int, rounds: int, client_counts: list[int],
+                  cpu_of: dict[str, list[int] | None]) -> dict:
     rng = random.Random(4)
     offsets = [rng.randrange(0, size - RANGE_SIZE) for _ in range(RANGE_REQUESTS)]
     results: dict[str, dict[str, list[float]]] = {}
+    cpu: dict[str, dict[str, list[float]]] = {}
+
+    async def timed(name: str, lines: list[str], parallel: int) -> tuple[float, list, float]:
+        before = process_cpu(cpu_of[name])
+        elapsed, got = await curl(lines, parallel)
+        return elapsed, got, process_cpu(cpu_of[name]) - before
+
     # Warm the page cache (both servers read the same file) and both servers.
     for url in urls.values():
         await curl(whole_file_lines(url, 1), 1)
@@ -181,18 +216,21 @@ async def measure(urls: dict[str, str], size: int, rounds: int, client_counts: l
         order = list(urls.items()) if r % 2 == 0 else list(reversed(urls.items()))
         for clients in client_counts:
             for name, url in order:
-                elapsed, got = await curl(whole_file_lines(url, clients), clients)
+                elapsed, got, used = await timed(name, whole_file_lines(url, clients), clients)
                 assert got == [(200, size)] * clients, (name, got)
-                mib_s = clients * size / elapsed / 2**20
-                results.setdefault(f"whole file, {clients} client{'s' if clients > 1 else ''} (MiB/s)", {}) \
-                    .setdefault(name, []).append(mib_s)
+                label = f"whole file, {clients} client{'s' if clients > 1 else ''}"
+                results.setdefault(f"{label} (MiB/s)", {}).setdefault(name, []).append(clients * size / elapsed / 2**20)
+                cpu.setdefault(f"{label} (CPU ms per GiB sent)", {}).setdefault(name, []).append(
+                    1000 * used / (clients * size / 2**30))
         for name, url in order:
-            elapsed, got = await curl(range_lines(url, offsets), RANGE_PARALLEL)
+            elapsed, got, used = await timed(name, range_lines(url, offsets), RANGE_PARALLEL)
             assert got == [(206, RANGE_SIZE)] * RANGE_REQUESTS, (name, got[:3])
-            results.setdefault(f"{RANGE_REQUESTS} × 1 MiB ranges, {RANGE_PARALLEL} at a time (requests/s)", {}) \
-                .setdefault(name, []).append(RANGE_REQUESTS / elapsed)
+            label = f"{RANGE_REQUESTS} × 1 MiB ranges, {RANGE_PARALLEL} at a time"
+            results.setdefault(f"{label} (requests/s)", {}).setdefault(name, []).append(RANGE_REQUESTS / elapsed)
+            cpu.setdefault(f"{label} (CPU ms per 1,000 requests)", {}).setdefault(name, []).append(
+                1000 * used / RANGE_REQUESTS * 1000)
         print(f"round {r + 1}/{rounds} done", file=sys.stderr)
-    return results
+    return {"rates": results, "cpu": cpu}
 
 
 async def run(size_mib: int, rounds: int, client_counts: list[int], keep: Path | None) -> dict:
@@ -231,8 +269,8 @@ async def run(size_mib: int, rounds: int, client_counts: list[int], keep: Path |
             "hub": f"http://{host}:{port}/api/stream/{items[0]['id']}",
             "nginx": f"http://127.0.0.1:{nginx_port}/{FILE_NAME}",
         }
-        results = await measure(urls, size, rounds, client_counts)
-        return {"size": size, "results": results}
+        results = await measure(urls, size, rounds, client_counts, {"hub": None, "nginx": [nginx.pid]})
+        return {"size": size, **results}
     finally:
         if hub is not None:
             await hub.stop()
@@ -247,13 +285,14 @@ async def run(size_mib: int, rounds: int, client_counts: list[int], keep: Path |
             shutil.rmtree(work, ignore_errors=True)
 
 
-def table(data: dict) -> str:
-    rows = ["| scenario | hub (median) | nginx (median) | hub / nginx | hub rounds | nginx rounds |",
+def table(results: dict, ratio_label: str, higher_is_better: bool) -> str:
+    rows = [f"| scenario | hub (median) | nginx (median) | {ratio_label} | hub rounds | nginx rounds |",
             "|---|---:|---:|---:|---|---|"]
-    for scenario, by_server in data["results"].items():
+    for scenario, by_server in results.items():
         hub, nginx = statistics.median(by_server["hub"]), statistics.median(by_server["nginx"])
+        ratio = hub / nginx if higher_is_better else nginx / hub
         rows.append(
-            f"| {scenario} | {hub:,.0f} | {nginx:,.0f} | **{hub / nginx:.2f}×** | "
+            f"| {scenario} | {hub:,.0f} | {nginx:,.0f} | **{ratio:.2f}×** | "
             f"{', '.join(f'{v:,.0f}' for v in by_server['hub'])} | {', '.join(f'{v:,.0f}' for v in by_server['nginx'])} |"
         )
     return "\n".join(rows)
@@ -262,13 +301,14 @@ def table(data: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mib", type=int, default=1024, help="size of the served file (MiB)")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--clients", default="1,4", help="concurrent whole-file downloads, comma-separated")
     parser.add_argument("--record", action="store_true", help="write the table into docs/benchmarks.md")
     args = parser.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
     data = asyncio.run(run(args.size_mib, args.rounds, counts, None))
-    text = table(data)
+    text = (table(data["rates"], "hub / nginx", True) + "\n\nServer CPU (lower is better; the ratio is "
+            "nginx / hub, so above 1 means the hub needs less):\n\n" + table(data["cpu"], "nginx / hub", False))
     summary = f"File: {data['size'] / 2**20:,.0f} MiB MPEG-TS, loopback, curl {'/'.join(map(str, counts))} clients.\n\n"
     print(summary + text)
     if args.record:
