@@ -66,6 +66,7 @@ asyncio.run(main())
 CASES = [
     ("slow", ".mp4", "encoding"),
     ("fast", ".mp4", "encoded"),
+    ("fast", ".mp4", "verifying"),
     ("fast", ".mp4", "decoding"),
     ("fast", ".mp4", "verified"),
     ("fast", ".mp4", "committed"),
@@ -75,7 +76,7 @@ CASES = [
     ("fast_same", ".mkv", "committed"),
     ("fast_same", ".mkv", "replaced"),
 ]
-BEFORE_COMMIT = {"encoding", "encoded", "decoding", "verified"}
+BEFORE_COMMIT = {"encoding", "encoded", "verifying", "decoding", "verified"}
 
 
 def _ffmpeg_children(marker: str) -> list[int]:

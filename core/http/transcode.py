@@ -41,7 +41,7 @@ JOB = {
         "outcome": {"type": ["string", "null"], "enum": ["replaced", "kept_original", None]},
         "progress": {"type": "number", "description": "0.0–1.0 of the current phase (encoding, then verifying)"},
         "speed": {"type": ["number", "null"], "description": "× real time"},
-        "eta": {"type": ["number", "null"], "description": "seconds left while encoding"},
+        "eta": {"type": ["number", "null"], "description": "seconds left of the current phase"},
         "message": {"type": ["string", "null"], "description": "why it failed, was skipped or kept the original"},
         "fingerprint": _STR_OR_NULL, "encoder": _STR_OR_NULL,
         "size_before": _BYTES, "size_after": _BYTES, "estimated_savings": _BYTES,

@@ -26,8 +26,8 @@ import shutil
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..ffmpeg import FfmpegCancelled, FfmpegError, FfmpegNotFound, Progress
-from ..library.probe import error_text, probe
+from ..ffmpeg import FFMPEG, FfmpegCancelled, FfmpegError, FfmpegNotFound, Progress
+from ..library.probe import FFPROBE, error_text, probe
 from .fingerprint import FileState, fingerprint, fingerprint_async, settings_hash
 from .replace import checkpoint, fsync_file, install, output_paths, remove_quietly
 from .verify import VerificationFailed, duration_of, streams_by_type, verify
@@ -89,7 +89,7 @@ class JobRun:
         self.speed: float | None = None
         self.eta: float | None = None
         self._last_emit = 0.0
-        self._encoding_seen = False
+        self._phases_seen: set[str] = set()
 
     # -- the run --------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -200,11 +200,13 @@ class JobRun:
                 "library_id": item["library_id"], "job_id": self.id, "size_before": before.size}
         try:
             video_codec = await self._expected_codec(transcoder, settings, encoder)
-            checkpoint("decoding", job_id=self.id, source=source, temp=temp, final=final)
+            checkpoint("verifying", job_id=self.id, source=source, temp=temp, final=final)
             report = await verify(
                 info, temp, source_size=before.size, video_codec=video_codec,
                 audio_codec=settings.get("audio") or settings.get("audio_codec"), options=manager.settings["verify"],
                 dropped=result.get("dropped") or (), on_progress=self._on_progress,
+                ffmpeg=getattr(transcoder, "binary", None) or FFMPEG,
+                ffprobe=getattr(transcoder, "ffprobe", None) or FFPROBE,
             )
         except VerificationFailed as err:
             full = await _disk_full(temp, "")
@@ -325,9 +327,10 @@ class JobRun:
         duration = self.job.get("duration")
         if progress.speed and duration and progress.out_time is not None:
             self.eta = max(0.0, (duration - progress.out_time) / progress.speed)
-        if not self._encoding_seen and progress.out_time and self.job.get("state") == "running":
-            self._encoding_seen = True
-            checkpoint("encoding", job_id=self.id, temp=self.temp)
+        state = self.job.get("state")
+        if progress.out_time and state in ("running", "verifying") and state not in self._phases_seen:
+            self._phases_seen.add(state)
+            checkpoint("encoding" if state == "running" else "decoding", job_id=self.id, temp=self.temp)
         now = time.monotonic()
         if now - self._last_emit >= self.manager.settings["progress_interval"] or progress.done:
             self._last_emit = now

@@ -8,7 +8,7 @@ hub left behind (:func:`.job.recover`), registers the ``transcode.*`` services a
 candidates after every library scan.
 
 Event fired: ``transcode_job_updated`` (:data:`~omnimedia.core.const.EVENT_TRANSCODE_JOB`) with
-the job as in ``GET /api/transcode/jobs/{id}`` plus ``eta`` (seconds, while encoding): on every
+the job as in ``GET /api/transcode/jobs/{id}`` plus ``eta`` (seconds left of the current phase): on every
 state change, and at most every ``progress_interval`` seconds per job for progress.
 """
 

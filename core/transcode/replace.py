@@ -32,8 +32,12 @@ _LOGGER = logging.getLogger(__name__)
 TEMP_MARK = ".omnimedia-tmp"
 NAME_MAX = 255
 
-#: Points of a job where :func:`checkpoint` is called, in order.
-CHECKPOINTS = ("encoding", "encoded", "decoding", "verified", "committed", "replaced", "original_removed", "done")
+#: Points of a job where :func:`checkpoint` is called, in order. ``encoding`` and ``decoding``
+#: come from the first progress report of the encode and of the verification decode (ffmpeg is
+#: running then); the others between steps.
+CHECKPOINTS = (
+    "encoding", "encoded", "verifying", "decoding", "verified", "committed", "replaced", "original_removed", "done",
+)
 
 #: Test hook: ``hook(name, info)`` called at each checkpoint (``info``: ``job_id``, ``source``,
 #: ``temp``, ``final``). None in normal operation.

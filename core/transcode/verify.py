@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..errors import OmniMediaError
-from ..ffmpeg import FfmpegError, FfmpegProcess, Progress
+from ..ffmpeg import FFMPEG, FfmpegError, FfmpegProcess, Progress
 from ..library.probe import FFPROBE, error_text, probe
 
 STREAM_TYPES = ("video", "audio", "subtitle")
@@ -181,7 +181,7 @@ async def tail_check(path: str, expected: float, tolerance: float, *, cmd: str =
 
 async def full_decode(
     path: str, *, duration: float | None = None, tolerance: float = 0.5,
-    on_progress: Callable[[Progress], Any] | None = None,
+    on_progress: Callable[[Progress], Any] | None = None, binary: str = FFMPEG,
 ) -> float | None:
     """Decode every video and audio frame of ``path`` (check 6); return the decoded duration
     (seconds, from ffmpeg's last progress report). Fails on a decoding error, on anything
@@ -189,7 +189,8 @@ async def full_decode(
     status 0), and on a decoded duration short of ``duration`` by more than ``tolerance``
     percent. Raises :class:`VerificationFailed`, ``FfmpegNotFound``, ``FfmpegCancelled``."""
     args = ["-v", "error", "-xerror", "-i", path, "-map", "0:v?", "-map", "0:a?", "-f", "null", "-"]
-    proc = FfmpegProcess(args, duration=duration, on_progress=on_progress, description=f"decode check of {path}")
+    proc = FfmpegProcess(args, duration=duration, on_progress=on_progress, binary=binary,
+                         description=f"decode check of {path}")
     try:
         async with proc:
             await proc.wait()
@@ -214,14 +215,17 @@ async def verify(
     options: Mapping[str, Any],
     dropped: Iterable[Mapping[str, Any]] = (),
     on_progress: Callable[[Progress], Any] | None = None,
+    ffmpeg: str = FFMPEG,
+    ffprobe: str = FFPROBE,
 ) -> dict[str, Any]:
     """Run every check on ``result_path`` against the source's ffprobe JSON ``source_info``.
-    ``options``: the ``transcode -> verify`` settings. Returns :func:`compare`'s measures plus
+    ``options``: the ``transcode -> verify`` settings; ``ffmpeg`` / ``ffprobe``: the binaries
+    (the transcoder's own when it names them). Returns :func:`compare`'s measures plus
     ``size`` (bytes) and ``decoded`` (seconds decoded; None without a full decode) or
     ``last_packet`` (seconds, where the last packet ends). Raises :class:`VerificationFailed` (and
     ``FfmpegNotFound`` / ``FfmpegCancelled`` from the decode)."""
     try:
-        result_info = await probe(result_path)
+        result_info = await probe(result_path, cmd=ffprobe)
     except Exception as err:  # noqa: BLE001 - any probe failure means the result is unusable
         raise VerificationFailed(f"ffprobe cannot read the result: {error_text(err, result_path)}") from err
     size = os.stat(result_path).st_size
@@ -232,8 +236,9 @@ async def verify(
     expected = report["source_duration"]
     if options.get("full_decode"):
         report["decoded"] = await full_decode(
-            result_path, duration=expected, tolerance=options["duration_tolerance"], on_progress=on_progress
+            result_path, duration=expected, tolerance=options["duration_tolerance"], on_progress=on_progress,
+            binary=ffmpeg,
         )
     else:
-        report["last_packet"] = await tail_check(result_path, expected, options["duration_tolerance"])
+        report["last_packet"] = await tail_check(result_path, expected, options["duration_tolerance"], cmd=ffprobe)
     return report
