@@ -123,7 +123,13 @@ def matches(
 
 
 def _string_headers(headers: Mapping[str, Any]) -> dict[str, str]:
-    return {k.lower(): v for k, v in headers.items() if isinstance(v, str) and k.lower() in KEPT_HEADERS}
+    """The stable headers, lower-case; a NOTIFY's ``nt`` is kept as ``st`` so a device seen by
+    search and by announcement looks the same."""
+    out = {k.lower(): v for k, v in headers.items() if isinstance(v, str) and k.lower() in KEPT_HEADERS}
+    if "nt" in out:
+        out.setdefault("st", out["nt"])
+        del out["nt"]
+    return out
 
 
 class SsdpDiscovery:

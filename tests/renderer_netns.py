@@ -19,6 +19,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 import uuid as uuidlib
 from pathlib import Path
 
@@ -81,12 +82,12 @@ class RendererNamespace:
         return self
 
     def set_link(self, up: bool) -> None:
-        """Take the pair down (the renderer drops off the network) or bring it back."""
-        _ip("link", "set", self.host_dev, "up" if up else "down")
+        """Take the renderer's end of the pair down (it drops off the network: the hub's packets
+        to it vanish, as with a TV switched off at the wall) or bring it back."""
+        _ip("-n", self.name, "link", "set", self.dev, "up" if up else "down")
         if up:
-            # Taking a link down drops its addresses' routes; the address itself stays.
-            _ip("route", "replace", f"{self.hub_address.rsplit('.', 1)[0]}.0/24", "dev", self.host_dev,
-                check=False)
+            # Taking a link down drops the routes through it; put the multicast route back.
+            _ip("-n", self.name, "route", "replace", "224.0.0.0/4", "dev", self.dev)
 
     def close(self) -> None:
         if self._created:
@@ -132,9 +133,20 @@ class Gmediarender:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
 
+    def wait_ready(self, timeout: float = 15.0) -> bool:
+        """Wait until it logs "Ready for rendering" (it installs its SIGTERM handler, which sends
+        ``ssdp:byebye``, only then; earlier SIGTERM kills it silently). Returns whether it did."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.running():
+            if "Ready for rendering" in self.log():
+                return True
+            time.sleep(0.1)
+        return False
+
     def stop(self) -> None:
-        """SIGTERM: libupnp sends ``ssdp:byebye`` on the way out."""
+        """SIGTERM once ready: libupnp sends ``ssdp:byebye`` on the way out."""
         if self.running():
+            self.wait_ready()
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(10)

@@ -69,7 +69,8 @@ def device_of(hub: Any, udn: str) -> Callable[[], Any]:
 async def test_renderer_found_and_byebye(ns: RendererNamespace, renderer: Gmediarender, hub_factory, tmp_path: Path) -> None:
     hub = await hub_factory(config_text=hub_config(ns))
     events: list[dict[str, Any]] = []
-    hub.bus.listen(EVENT_DISCOVERY, lambda e: events.append(dict(e.data)))
+    # Only SSDP events: mDNS runs too (SSDP follows the zeroconf switch) and may see other tests' devices.
+    hub.bus.listen(EVENT_DISCOVERY, lambda e: events.append(dict(e.data)), lambda e: e.data.get("source") == "ssdp")
     assert hub.discovery.ssdp is not None and hub.discovery.ssdp.addresses == [ns.hub_address]
 
     # The core records the device; the dlna plugin then reads the description and adds the entity.

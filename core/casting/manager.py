@@ -208,8 +208,10 @@ class CastingManager:
         :meth:`status` once the device accepted it.
 
         Raises :class:`UnknownRenderer`, ``LookupError`` (no such item), ``ValueError`` (a
-        negative start) and :class:`CastError` (no LAN address, the device refused or did not
-        answer — then it is also marked ``unavailable`` when it cannot be reached)."""
+        negative start), the playback engine's errors (``PlaybackError`` with an HTTP
+        ``status``: the item cannot be played, too many streams) and :class:`CastError` (no LAN
+        address, the device refused or did not answer — then it is also marked ``unavailable``
+        when it cannot be reached)."""
         if start < 0:
             raise ValueError(f"start must be 0 or more seconds, got {start}")
         renderer = self._require(renderer_id)
@@ -247,12 +249,16 @@ class CastingManager:
     async def _prepare(self, renderer: Renderer, item: dict[str, Any], start: float) -> tuple[CastMedia, CastSession]:
         """The media to hand over and the session that tracks it."""
         item_id = int(item["id"])
+        base = base_url_for(self.hub, renderer.host)  # before a session exists: this may fail
         prepare = getattr(self.hub.playback, "prepare", None)
         offset = 0.0
         session_id = method = subtitles = None
         duration = item.get("duration")
         if prepare is not None:
-            plan = await prepare(item_id, profile=renderer.device_profile, start=start)
+            kwargs: dict[str, Any] = {"profile": renderer.device_profile, "start": start}
+            if "client" in inspect.signature(prepare).parameters:
+                kwargs["client"] = f"cast:{renderer.id}"  # a new cast replaces this renderer's session
+            plan = await prepare(item_id, **kwargs)
             path, mime_type = plan.url, plan.mime_type
             session_id, method, subtitles = plan.session_id, plan.decision.method, plan.subtitles_url
             offset = float(plan.start or 0.0)
@@ -261,7 +267,6 @@ class CastingManager:
             from ..http.stream import media_type_for
 
             path, mime_type, method = f"/api/stream/{item_id}", media_type_for(item["path"]), "direct_play"
-        base = base_url_for(self.hub, renderer.host)
         absolute = path if path.startswith(("http://", "https://")) else base + path
         title = _title(item)
         media = CastMedia(
@@ -409,7 +414,11 @@ class CastingManager:
         session.updated_at = now
         if (session.state, session.position, session.duration, session.volume, session.error) != before:
             self._fire(renderer.id)
+        if session.state in _ACTIVE:
+            self._touch_session(session)
         if session.state == "playing" and now - session.last_saved >= POSITION_SAVE_INTERVAL:
+            await self._save_position(session)
+        elif session.state == "paused" and before[0] != "paused":
             await self._save_position(session)
 
     async def _finish(self, renderer: Renderer, session: CastSession, state: str) -> None:
@@ -442,28 +451,44 @@ class CastingManager:
 
     # -- the playback engine's sessions and positions (used when it offers them) ----------------
     async def _save_position(self, session: CastSession) -> None:
-        """Store the resume position through ``hub.playback.save_position`` when it exists."""
+        """Store the resume position with the playback engine: through the session
+        (``hub.playback.report_position``) when there is one, else in its position store
+        (``hub.playback.positions.update``). Failures are logged, never raised."""
         if session.item_id is None or session.position is None:
             return
-        save = getattr(self.hub.playback, "save_position", None)
-        if save is None:
-            return
+        playback = self.hub.playback
+        device = f"cast:{session.renderer_id}"
         session.last_saved = time.time()
         try:
-            await _maybe_await(save(session.item_id, session.position, duration=session.duration,
-                                    device=f"cast:{session.renderer_id}"))
+            if session.session_id and hasattr(playback, "report_position"):
+                try:
+                    await playback.report_position(session.session_id, session.position, device=device)
+                    return
+                except KeyError:  # the session ended meanwhile (SessionNotFound is a KeyError)
+                    pass
+            positions = getattr(playback, "positions", None)
+            if positions is not None:
+                await positions.update(session.item_id, session.position, session.duration, device)
         except Exception:  # noqa: BLE001 - a failed save must not end the cast
             _LOGGER.exception("could not save the position of item %s", session.item_id)
+
+    def _touch_session(self, session: CastSession) -> None:
+        """Keep the playback session alive while the renderer plays (it may have buffered
+        everything and ask for nothing)."""
+        touch = getattr(self.hub.playback, "touch", None)
+        if session.session_id and touch is not None:
+            with contextlib.suppress(Exception):
+                touch(session.session_id)
 
     async def _end_playback_session(self, session: CastSession) -> None:
         if not session.session_id:
             return
-        end = getattr(self.hub.playback, "end_session", None)
+        end = getattr(self.hub.playback, "stop_session", None)
         session_id, session.session_id = session.session_id, None
         if end is None:
             return
         try:
-            await _maybe_await(end(session_id))
+            await _maybe_await(end(session_id, "the cast ended"))
         except Exception:  # noqa: BLE001
             _LOGGER.exception("could not end playback session %s", session_id)
 

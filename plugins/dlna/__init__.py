@@ -73,8 +73,7 @@ class _Runtime:
         location = info.ssdp_location
         current = self.renderers.get(udn)
         if current is not None and current.location == location and self.hub.casting.get(udn) is current:
-            self._register_entity(info, current)
-            return
+            return  # the same renderer answering again; its entity keeps its state
         factory = UpnpFactory(AiohttpRequester(timeout=REQUEST_TIMEOUT), non_strict=True)
         try:
             device = await factory.async_create_device(location)

@@ -47,6 +47,9 @@ RENDERING_CONTROL = "urn:upnp-org:serviceId:RenderingControl"
 READY_TIMEOUT = 10.0
 #: Seconds to wait for PLAYING before seeking to the start position.
 PLAYING_TIMEOUT = 15.0
+#: Seeks tried before giving up on a start position, and seconds to let one take effect.
+SEEK_ATTEMPTS = 3
+SEEK_SETTLE = 0.5
 #: Seconds between two polls while waiting.
 WAIT_POLL = 0.25
 
@@ -183,8 +186,7 @@ class DlnaRenderer(Renderer):
         if state != "PLAYING":
             await self._call("Play", Speed="1")
         if media.start > 0:
-            await self._wait_for_playing()
-            await self.seek(media.start)
+            await self._seek_when_playing(media.start)
 
     async def _wait_until_ready(self, url: str) -> str | None:
         """Poll until the renderer reports ``url`` and a state that accepts Play; return the
@@ -210,14 +212,28 @@ class DlnaRenderer(Renderer):
                 return state
             await asyncio.sleep(WAIT_POLL)
 
-    async def _wait_for_playing(self) -> None:
+    async def _seek_when_playing(self, start: float) -> None:
+        """Seek to ``start`` seconds once the renderer plays the new media. A renderer that
+        reports ``PLAYING`` before its pipeline is ready (gmediarender: position and duration
+        still ``0:00:00``) ignores a seek, so it waits for a known duration, seeks, and seeks
+        again (up to :data:`SEEK_ATTEMPTS` times) while the position stays before ``start``."""
         deadline = time.monotonic() + PLAYING_TIMEOUT
-        while time.monotonic() < deadline:
+        while True:
             state = (await self._call("GetTransportInfo")).get("CurrentTransportState")
             if state in ("PLAYING", "PAUSED_PLAYBACK"):
-                return
+                info = await self._call("GetPositionInfo")
+                if parse_time(info.get("TrackDuration")) or time.monotonic() >= deadline:
+                    break
+            elif time.monotonic() >= deadline:
+                raise CastError(f"{self.name} did not start playing within {PLAYING_TIMEOUT:g} s")
             await asyncio.sleep(WAIT_POLL)
-        raise CastError(f"{self.name} did not start playing within {PLAYING_TIMEOUT:g} s")
+        for _ in range(SEEK_ATTEMPTS):
+            await self.seek(start)
+            await asyncio.sleep(SEEK_SETTLE)
+            position = parse_time((await self._call("GetPositionInfo")).get("RelTime"))
+            if position is None or position >= start - SEEK_SETTLE - 1:
+                return
+        _LOGGER.warning("%s did not seek to %g s (it is at %s s)", self.name, start, position)
 
     async def pause(self) -> None:
         await self._call("Pause")
