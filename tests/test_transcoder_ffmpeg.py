@@ -609,3 +609,35 @@ def test_hardware_commands_upload_after_scaling() -> None:
     nv = ffcommand.compile_args("/m/x.mkv", "/m/o", ffcommand.plan(info, "/m/x.mkv", settings, ffhw.BY_NAME["hevc_nvenc"]))
     assert nv[nv.index("-filter:0") + 1] == "scale=-2:1080" and "-init_hw_device" not in nv
     assert (nv[nv.index("-cq:0") + 1], nv[nv.index("-preset:0") + 1]) == ("23", "p4")
+
+
+async def test_hdr10_metadata_is_carried_over(tmp_path: Path) -> None:
+    """ffmpeg 5.1 does not hand mastering-display / content-light-level side data to libx265;
+    the plugin reads it from the source's first frame and writes it again."""
+    src = tmp_path / "hdr.mkv"
+    run_ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={SIZE}:rate=25:duration=1", "-pix_fmt", "yuv420p10le",
+               "-c:v", "libx265", "-x265-params",
+               "log-level=error:hdr10=1:repeat-headers=1:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc:"
+               "master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1):max-cll=1000,400",
+               "-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc", str(src))
+
+    def first_frame(path: Path) -> dict:
+        out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-read_intervals", "%+#1",
+                              "-show_frames", "-of", "json", str(path)], capture_output=True, text=True, check=True)
+        return json.loads(out.stdout)["frames"][0]
+
+    result = await transcoder().transcode(str(src), str(tmp_path / "out.mkv"), {"preset": "ultrafast"})
+    assert "master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)" in \
+        result["command"][result["command"].index("-x265-params:0") + 1]
+    frame, orig = first_frame(tmp_path / "out.mkv"), first_frame(src)
+    assert (frame["color_transfer"], frame["color_primaries"], frame["pix_fmt"]) == ("smpte2084", "bt2020", "yuv420p10le")
+    side = {d["side_data_type"]: d for d in frame["side_data_list"]}
+    want = {d["side_data_type"]: d for d in orig["side_data_list"]}
+    assert side["Mastering display metadata"] == want["Mastering display metadata"]
+    assert (side["Content light level metadata"]["max_content"], side["Content light level metadata"]["max_average"]) == (1000, 400)
+    # plan() shows the same; an SDR source gets no HDR parameters
+    job, _ = await transcoder().plan(str(src), str(tmp_path / "x.mkv"), "balanced")
+    assert "max-cll=1000,400" in job.options["x265-params:0"]
+    sdr = make_clip(tmp_path / "sdr.mkv", duration=1.0, audio=(), subtitles=(), chapters=0)
+    job, _ = await transcoder().plan(str(sdr), str(tmp_path / "x.mkv"), "balanced")
+    assert job.options["x265-params:0"] == "log-level=error"

@@ -154,9 +154,12 @@ def plan(
     hw: Encoder | None,
     *,
     vaapi_device: str = hardware.DEFAULT_VAAPI_DEVICE,
+    hdr10: str | None = None,
 ) -> Plan:
     """Plan a job from ffprobe's JSON ``info`` of ``path``, resolved ``settings`` and the
-    hardware encoder to use (``None``: software). Raises :class:`TranscodePlanError`."""
+    hardware encoder to use (``None``: software). ``hdr10``: x265 parameters carrying the
+    source's HDR10 static metadata (:func:`x265_hdr10_params`), added for libx265. Raises
+    :class:`TranscodePlanError`."""
     codec = settings["video_codec"]
     encoder = hw or next(e for e in hardware.SOFTWARE if e.codec == codec)
     fmt_name = (info.get("format") or {}).get("format_name") or ""
@@ -186,6 +189,8 @@ def plan(
             encoded_video += 1
             out.options[f"c:{spec}"] = encoder.name
             out.options.update(hardware.quality_options(encoder, settings, spec))
+            if hdr10 and encoder.name == "libx265" and encoded_video == 1:
+                out.options[f"x265-params:{spec}"] += ":" + hdr10
             filters = []
             height = stream.get("height")
             if settings.get("max_height") and height and int(height) > settings["max_height"]:
@@ -263,6 +268,37 @@ def plan(
         out.global_args = hardware.global_args(hw, vaapi_device)
     out.global_args = [*out.global_args, "-loglevel", "warning"]
     return out
+
+
+def _ratio(value: Any) -> float:
+    num, _, den = str(value).partition("/")
+    return float(num) / float(den or 1)
+
+
+def x265_hdr10_params(side_data: list[dict[str, Any]]) -> str | None:
+    """x265 parameters that write a source's HDR10 static metadata again, from the first video
+    frame's ``side_data_list`` (ffprobe ``-show_frames``): ``Mastering display metadata`` →
+    ``master-display=G(x,y)B(x,y)R(x,y)WP(x,y)L(max,min)`` (chromaticities in units of 0.00002,
+    luminance in 0.0001 cd/m²: SMPTE ST 2086 as x265's documentation of ``--master-display``
+    gives it) and ``Content light level metadata`` → ``max-cll=MaxCLL,MaxFALL`` (CTA-861.3);
+    with ``hdr10=1`` and ``repeat-headers=1`` (the SEI before every keyframe, so a seek or a
+    stream that starts mid-file still has it). None when the frame carries neither: ffmpeg 5.1
+    does not pass this side data to libx265 itself, so without it an HDR10 source would come out
+    with PQ transfer but no mastering metadata."""
+    parts = []
+    for entry in side_data or []:
+        kind = entry.get("side_data_type")
+        try:
+            if kind == "Mastering display metadata":
+                xy = {name: f"({round(_ratio(entry[name + '_x']) * 50000)},{round(_ratio(entry[name + '_y']) * 50000)})"
+                      for name in ("green", "blue", "red", "white_point")}
+                lum = f"L({round(_ratio(entry['max_luminance']) * 10000)},{round(_ratio(entry['min_luminance']) * 10000)})"
+                parts.append(f"master-display=G{xy['green']}B{xy['blue']}R{xy['red']}WP{xy['white_point']}{lum}")
+            elif kind == "Content light level metadata":
+                parts.append(f"max-cll={int(entry['max_content'])},{int(entry['max_average'])}")
+        except (KeyError, ValueError, ZeroDivisionError):
+            continue  # incomplete side data: leave it out rather than write wrong values
+    return ":".join(["hdr10=1", "repeat-headers=1", *parts]) if parts else None
 
 
 def compile_args(source: str, destination: str, job: Plan, cover_files: list[str] = ()) -> list[str]:

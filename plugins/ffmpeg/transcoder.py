@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import tempfile
@@ -116,12 +117,43 @@ class FfmpegTranscoder(Transcoder):
         except ValueError as err:
             raise ProbeError(1, [f"{source}: ffprobe printed something that is not JSON ({err})"]) from None
 
+    async def _hdr10(self, source: str, info: dict[str, Any]) -> str | None:
+        """x265 parameters for the source's HDR10 metadata, read from its first video frame
+        when its first video stream is PQ (``smpte2084``); None otherwise or when unreadable."""
+        video = next((s for s in info.get("streams") or [] if s.get("codec_type") == "video"
+                      and not (s.get("disposition") or {}).get("attached_pic")), None)
+        if video is None or video.get("color_transfer") != "smpte2084":
+            return None
+        args = [self.ffprobe, "-v", "error", "-select_streams", f"{video.get('index', 0)}", "-read_intervals",
+                "%+#1", "-show_frames", "-show_entries", "frame=side_data_list", "-of", "json", source]
+        try:
+            proc = await asyncio.create_subprocess_exec(*args, stdin=asyncio.subprocess.DEVNULL,
+                                                        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        except OSError:
+            return None
+        try:
+            out, _ = await asyncio.wait_for(proc.communicate(), PROBE_TIMEOUT)
+        except (TimeoutError, asyncio.CancelledError) as exc:
+            if proc.returncode is None:
+                proc.kill()
+            await proc.wait()
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            _LOGGER.warning("%s: reading HDR metadata timed out; encoding without it", source)
+            return None
+        try:
+            frames = json.loads(out or b"{}").get("frames") or [{}]
+        except ValueError:
+            return None
+        return command.x265_hdr10_params(frames[0].get("side_data_list") or [])
+
     async def plan(self, source: str, destination: str, profile: Mapping[str, Any] | str) -> tuple[command.Plan, list[str]]:
         """The plan and ffmpeg arguments ``transcode`` would use for software encoding (no
         hardware detection). Raises like :meth:`transcode`, without running ffmpeg."""
         settings = self.resolve(profile)
         info = await self._probe(source)
-        job = command.plan(info, source, settings, None, vaapi_device=self.vaapi_device)
+        hdr10 = await self._hdr10(source, info) if settings["video_codec"] == "hevc" else None
+        job = command.plan(info, source, settings, None, vaapi_device=self.vaapi_device, hdr10=hdr10)
         return job, command.compile_args(source, destination, job)
 
     async def transcode(
@@ -155,11 +187,12 @@ class FfmpegTranscoder(Transcoder):
         if duration is None:
             with contextlib.suppress(TypeError, ValueError):
                 duration = float((info.get("format") or {}).get("duration"))
+        hdr10 = await self._hdr10(source, info) if settings["video_codec"] == "hevc" else None
         hw: hardware.Encoder | None = None
         if settings["hardware"] != "off":
             await self._encoders.detect()
             hw = self._encoders.choose(settings["video_codec"], settings["hardware"])
-        job = command.plan(info, source, settings, hw, vaapi_device=self.vaapi_device)
+        job = command.plan(info, source, settings, hw, vaapi_device=self.vaapi_device, hdr10=hdr10)
         fallback = hw is None and settings["hardware"] not in ("off", "auto")  # the named API is not usable
         hardware_error = None
         if fallback:
@@ -176,7 +209,7 @@ class FfmpegTranscoder(Transcoder):
                 # fails too the fault was not the encoder's
                 hardware_error = err.message
                 previous = self._encoders.mark_degraded(hw.name, err.message)
-                job = command.plan(info, source, settings, None, vaapi_device=self.vaapi_device)
+                job = command.plan(info, source, settings, None, vaapi_device=self.vaapi_device, hdr10=hdr10)
                 try:
                     proc = await self._run(source, destination, job, duration, on_progress)
                 except FfmpegError:
