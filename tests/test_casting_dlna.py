@@ -166,6 +166,10 @@ async def test_cast_play_pause_seek_stop(
             assert resp.status == 200
         await wait_until(state_of(hub, udn, "playing"), "playing again")
 
+        async with http.post(f"{base}/api/casting/{udn}/control", json={"action": "volume", "level": 0.4}) as resp:
+            assert resp.status == 200, await resp.text()
+        assert (await found.status()).volume == pytest.approx(0.4, abs=0.02)
+
         async with http.post(f"{base}/api/casting/{udn}/control", json={"action": "seek", "position": 20}) as resp:
             assert resp.status == 200, await resp.text()
         device_position = (await found.status()).position
@@ -176,6 +180,10 @@ async def test_cast_play_pause_seek_stop(
             assert resp.status == 200, stopped
         assert stopped["state"] == "stopped"
         assert (await found.status()).state == "stopped"
+        # The resume position went to the playback engine.
+        row = await hub.playback.positions.get(item_id)
+        assert 19 <= row["position"] <= CLIP_SECONDS and row["device"] == f"cast:{udn}", row
+        assert not row["watched"]
 
         async with http.get(f"{base}/api/casting/{udn}/status") as resp:
             assert (await resp.json())["state"] == "stopped"
@@ -189,14 +197,19 @@ async def test_cast_play_pause_seek_stop(
     assert not [t for t in asyncio.all_tasks() if t.get_name() == f"poll renderer {udn}" and not t.done()]
 
 
-async def test_cast_from_a_start_position(renderer: Gmediarender, cast_hub) -> None:
+async def test_cast_from_a_start_position_to_the_end(renderer: Gmediarender, cast_hub) -> None:
     hub, item_id, _, found = cast_hub
-    status = await hub.casting.cast(renderer.udn, item_id, start=12.0)
+    start = CLIP_SECONDS - 6
+    status = await hub.casting.cast(renderer.udn, item_id, start=start)
     assert status["state"] == "buffering"
     await wait_until(state_of(hub, renderer.udn, "playing"), "state playing", log=renderer.log)
     position = (await found.status()).position
-    assert position is not None and 12 <= position <= 20, position
-    await hub.casting.control(renderer.udn, "stop")
+    assert position is not None and start - 1 <= position <= CLIP_SECONDS, position
+    # The renderer reaches the end by itself: the cast is finished and the item watched.
+    finished = await wait_until(state_of(hub, renderer.udn, "finished"), "state finished", log=renderer.log)
+    assert finished["position"] == pytest.approx(CLIP_SECONDS, abs=1)
+    row = await hub.playback.positions.get(item_id)
+    assert row["watched"] and row["play_count"] == 1, row
 
 
 async def test_renderer_killed_mid_cast(renderer: Gmediarender, cast_hub) -> None:
