@@ -1,7 +1,11 @@
-// Item detail: a player for direct play and every technical field the library stored.
+// Item detail: the player (direct play or a progressive stream, with the hub's decision and its
+// reasons, subtitles, resume and watched state — player.js), "Play on" another device (cast.js),
+// and every technical field the library stored.
 import { api, showError } from "./api.js";
+import { castPicker } from "./cast.js";
 import { formatBitrate, formatDuration, formatEpisode, formatSize, formatTime, formatValue, h, replace } from "./dom.js";
 import { icon, TYPE_LABELS } from "./icons.js";
+import { createPlayer } from "./player.js";
 import { hubSocket } from "./ws.js";
 import { fileName, itemSubtitle, lastLibraryHash } from "./view-library.js";
 
@@ -17,12 +21,18 @@ export function render(main, { params }) {
   );
 
   let controller = null;
+  let parts = []; // the player and the cast picker of the rendered item: destroyed on re-render
+  const teardown = () => {
+    for (const part of parts) part.destroy();
+    parts = [];
+  };
   async function load() {
     if (controller) controller.abort();
     controller = new AbortController();
     try {
       const item = await api(`/api/media/${encodeURIComponent(id)}`, { signal: controller.signal });
-      renderItem(body, item);
+      teardown();
+      parts = renderItem(body, item);
     } catch (err) {
       if (err.name === "AbortError") return;
       if (err.status === 404) replace(body, h("div", { class: "empty" }, h("p", { text: `Item ${id} is not in the library (it may have been removed).` })));
@@ -46,12 +56,25 @@ export function render(main, { params }) {
   return () => {
     offEvent();
     if (controller) controller.abort();
+    teardown();
     const player = body.querySelector("video, audio");
     if (player) player.pause();
   };
 }
 
+/** Draw the item; returns the parts that need destroy() when the page goes. */
 function renderItem(body, item) {
+  const parts = [];
+  const playerPanel = h("section", { class: "player-panel", "aria-label": "Player" });
+  if (VIDEO_TYPES.has(item.type) || AUDIO_TYPES.has(item.type)) {
+    let player = null;
+    const picker = castPicker(item, { position: () => (player ? player.startPosition() : 0), onCast: () => player && player.pause() });
+    player = createPlayer(item, { audio: AUDIO_TYPES.has(item.type), tools: [picker.button] });
+    playerPanel.append(player.element, picker.remote, picker.panel);
+    parts.push(player, picker);
+  } else {
+    playerPanel.append(staticPlayer(item));
+  }
   const failed = item.status === "error";
   const title = item.title || fileName(item.path);
   replace(
@@ -79,24 +102,19 @@ function renderItem(body, item) {
       h(
         "div",
         { class: "item-main" },
-        h("section", { class: "player-panel", "aria-label": "Player" }, player(item)),
+        playerPanel,
         trackTable("Audio tracks", item.audio_tracks, "audio-tracks"),
         trackTable("Subtitle tracks", item.subtitle_tracks, "subtitle-tracks"),
       ),
       h("div", { class: "facts" }, factSections(item)),
     ),
   );
+  return parts;
 }
 
-/** The HTML5 element that plays `item.stream_url` directly. */
-function player(item) {
+/** A photo, or a download link for what the browser does not play. */
+function staticPlayer(item) {
   const src = item.stream_url || `/api/stream/${item.id}`;
-  if (VIDEO_TYPES.has(item.type)) {
-    return h("video", { controls: true, preload: "metadata", src, id: "player", "aria-label": `Play ${item.title || ""}`, playsinline: true });
-  }
-  if (AUDIO_TYPES.has(item.type)) {
-    return h("div", { class: "audio-player" }, icon(item.type, "icon audio-icon"), h("audio", { controls: true, preload: "metadata", src, id: "player", "aria-label": `Play ${item.title || ""}` }));
-  }
   if (item.type === "photo") {
     return h("img", { src, alt: item.title || fileName(item.path), id: "player", class: "photo" });
   }
