@@ -4,6 +4,7 @@
 //         #/plugins  #/events
 //         acquisition: #/wanted[?tab=]  #/wanted/<id>  #/search[?q=&type=&title_id=&target_id=]
 //         #/queue  #/history[?tab=blocklist]  #/indexers
+//         playback and optimiser: #/activity  #/transcode
 // Each view module exports `render(main, {params, query}) → cleanup function | undefined`.
 import { api, clearError, showError } from "./api.js";
 import { replace } from "./dom.js";
@@ -16,6 +17,8 @@ import * as events from "./view-events.js";
 import * as item from "./view-item.js";
 import * as library from "./view-library.js";
 import * as plugins from "./view-plugins.js";
+import * as activity from "./view-playback.js";
+import * as transcode from "./view-transcode.js";
 import * as acquisitionHealth from "./view-acquisition-health.js";
 import * as acquisitionHistory from "./view-history.js";
 import * as acquisitionQueue from "./view-queue.js";
@@ -25,6 +28,8 @@ import * as wanted from "./view-wanted.js";
 const ROUTES = [
   { pattern: /^\/library$/, name: "library", view: library, title: "Library" },
   { pattern: /^\/item\/(\d+)$/, name: "library", view: item, title: "Item" },
+  { pattern: /^\/activity$/, name: "activity", view: activity, title: "Activity" },
+  { pattern: /^\/transcode$/, name: "transcode", view: transcode, title: "Optimise" },
   { pattern: /^\/devices$/, name: "devices", view: devices, title: "Devices" },
   { pattern: /^\/entities$/, name: "entities", view: entities, title: "Entities" },
   { pattern: /^\/plugins$/, name: "plugins", view: plugins, title: "Plugins" },
