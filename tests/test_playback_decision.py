@@ -129,6 +129,8 @@ async def probed(path: Path) -> dict:
 async def test_h264_aac_mp4_direct_plays_everywhere(media):
     info = await probed(media["h264_aac.mp4"])
     assert container_of(info) == "mp4"
+    # Without its file name (a probe passed around without it) the brand still says MP4.
+    assert container_of({**info, "format": {**info["format"], "filename": "pipe:"}}) == "mp4"
     for profile in (DESKTOP, CHROMECAST, CHROMECAST_4K, DLNA):
         decision = decide(info, profile)
         assert decision.method == "direct_play", (profile.name, decision.reasons)

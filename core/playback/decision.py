@@ -120,12 +120,19 @@ def container_of(probe: Mapping[str, Any]) -> str | None:
     """The container name profiles use (``mp4``, ``mkv``, ``webm``, ``mpegts``, ``mov``,
     ``mp3`` …) for an ffprobe result: ffprobe's demuxer list narrowed by the file's extension
     (``format.filename``), then aliases folded (``matroska``/``mka`` → ``mkv``, ``m4v``/``m4a``
-    → ``mp4``, ``ts``/``m2ts`` → ``mpegts``). ``None`` when ffprobe named no format."""
+    → ``mp4``, ``ts``/``m2ts`` → ``mpegts``); an ISO media file without a telling extension is
+    ``mp4`` unless its major brand is QuickTime's. ``None`` when ffprobe named no format."""
     fmt = probe.get("format") or {}
-    name = container_name(fmt.get("format_name"), str(fmt.get("filename") or ""))
+    filename = str(fmt.get("filename") or "")
+    name = container_name(fmt.get("format_name"), filename)
     if name is None:
         return None
     name = name.lower()
+    if name == "mov" and not filename.lower().endswith((".mov", ".qt")):
+        # No telling extension: ISO base media files name their brand (isom, mp42, M4V …);
+        # only "qt  " is QuickTime proper.
+        brand = str((fmt.get("tags") or {}).get("major_brand") or "").strip().lower()
+        name = "mov" if brand == "qt" else "mp4"
     return _CONTAINER_ALIASES.get(name, name)
 
 
