@@ -48,7 +48,7 @@ function percentSaved(before, after) {
 }
 
 export function render(main) {
-  const summary = h("p", { class: "muted page-sub", id: "transcode-summary", text: "Loading…" });
+  const summary = h("p", { class: "muted page-sub", id: "transcode-summary", role: "status", "aria-live": "polite", text: "Loading…" });
   const queueToggle = h("button", { type: "button", class: "btn", id: "queue-toggle" }, mediaIcon("pause"), h("span", { text: "Pause queue" }));
   const clearButton = actionButton({
     label: "Clear finished",
