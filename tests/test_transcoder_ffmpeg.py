@@ -641,3 +641,15 @@ async def test_hdr10_metadata_is_carried_over(tmp_path: Path) -> None:
     sdr = make_clip(tmp_path / "sdr.mkv", duration=1.0, audio=(), subtitles=(), chapters=0)
     job, _ = await transcoder().plan(str(sdr), str(tmp_path / "x.mkv"), "balanced")
     assert job.options["x265-params:0"] == "log-level=error"
+
+
+async def test_a_changed_source_is_probed_again(tmp_path: Path) -> None:
+    t = transcoder()
+    path = make_clip(tmp_path / "a.mkv", duration=1.0, audio=("eng", "fra"), subtitles=())
+    job, _ = await t.plan(str(path), str(tmp_path / "o"), "balanced")
+    assert job.maps == [0, 1, 2]
+    again, _ = await t.plan(str(path), str(tmp_path / "o"), "balanced")  # same file: from the cache
+    assert again.maps == [0, 1, 2]
+    make_clip(tmp_path / "b.mkv", duration=1.0, audio=("eng",), subtitles=()).replace(path)
+    job, _ = await t.plan(str(path), str(tmp_path / "o"), "balanced")
+    assert job.maps == [0, 1]

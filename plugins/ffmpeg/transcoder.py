@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -29,6 +30,8 @@ _LOGGER = logging.getLogger(__name__)
 PLATFORM = "ffmpeg"
 #: seconds ffprobe may take to read a source's streams
 PROBE_TIMEOUT = 60.0
+#: ffprobe results remembered per transcoder object
+PROBE_CACHE = 16
 #: What ffmpeg's demuxers print, as a warning and with exit status 0, when the source file stops
 #: before its own index says it should (sources: ``libavformat/matroskadec.c`` "File ended
 #: prematurely", ``libavformat/mov.c`` "stream %d, offset 0x%x: partial file").
@@ -67,6 +70,7 @@ class FfmpegTranscoder(Transcoder):
         self.vaapi_device: str = settings["vaapi_device"]
         self.hardware_mode: str = settings["hardware"]
         self._profiles = profiles.resolve_profiles(settings["profiles"], settings["hardware"])
+        self._probed: collections.OrderedDict[tuple[Any, ...], dict[str, Any]] = collections.OrderedDict()
         self._encoders = hardware.state_for(self.binary, self.vaapi_device, settings["detect_timeout"])
 
     # -- profiles and encoders ------------------------------------------------------------------
@@ -105,6 +109,24 @@ class FfmpegTranscoder(Transcoder):
 
     # -- transcoding ----------------------------------------------------------------------------
     async def _probe(self, source: str) -> dict[str, Any]:
+        """ffprobe's JSON for ``source``, remembered while the file's inode, size and mtime stay
+        the same (the engine asks :meth:`output_extension` right before :meth:`transcode`)."""
+        try:
+            st = os.stat(source)
+            key: tuple[Any, ...] | None = (source, st.st_ino, st.st_size, st.st_mtime_ns)
+        except OSError:
+            key = None  # ffprobe says what is wrong
+        if key is not None and key in self._probed:
+            self._probed.move_to_end(key)
+            return self._probed[key]
+        info = await self._probe_uncached(source)
+        if key is not None:
+            self._probed[key] = info
+            while len(self._probed) > PROBE_CACHE:
+                self._probed.popitem(last=False)
+        return info
+
+    async def _probe_uncached(self, source: str) -> dict[str, Any]:
         try:
             return await probe(source, PROBE_TIMEOUT, cmd=self.ffprobe)
         except FileNotFoundError:

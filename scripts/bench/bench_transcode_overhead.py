@@ -6,7 +6,8 @@ Matroska, ``--seconds`` long; the default makes a ``balanced`` run take about 6â
 ffmpeg`` entry, and the ``ffmpeg`` plugin's transcoder, built the way the engine builds it
 (``cls(hub, entry)``), transcodes the clip with the ``balanced`` profile on the hub's loop, with a
 progress callback: that is the *plugin* side, timed around ``await transcode()`` (so it includes
-the ffprobe of the source, planning, starting ffmpeg, reading ``-progress`` and the stderr tail).
+the ffprobe of the source, planning, starting ffmpeg, reading ``-progress`` and the stderr tail;
+each round uses a new transcoder object, so nothing is cached between rounds).
 
 The *by hand* side runs the exact command line the plugin reported (``result["command"]``) with
 :func:`subprocess.run` on a worker thread (the hub's loop stays alive and idle), ``-progress
@@ -95,8 +96,8 @@ async def run(rounds: int, seconds: float) -> dict[str, object]:
         await hub.start(serve_http=False)
         try:
             entry = next(e for e in hub.config.plugins if e["platform"] == "ffmpeg")
-            transcoder = hub.plugins.providers("transcoder")["ffmpeg"](hub, entry)
-            profile = transcoder.profiles()["balanced"]
+            cls = hub.plugins.providers("transcoder")["ffmpeg"]
+            profile = cls(hub, entry).profiles()["balanced"]
             updates: list[int] = []
             hub_cpu: list[float] = []
 
@@ -109,6 +110,7 @@ async def run(rounds: int, seconds: float) -> dict[str, object]:
 
                 cpu, mine = children_cpu(), own_cpu()
                 start = time.perf_counter()
+                transcoder = cls(hub, entry)  # a fresh object: nothing cached from the last round
                 result = await transcoder.transcode(str(clip), str(dest), profile, on_progress=on_progress)
                 wall = time.perf_counter() - start
                 hub_cpu.append(own_cpu() - mine)
@@ -128,7 +130,7 @@ async def run(rounds: int, seconds: float) -> dict[str, object]:
             before = []
             for _ in range(10):
                 start = time.perf_counter()
-                await transcoder.plan(str(clip), str(folder / "plugin.mkv"), profile)
+                await cls(hub, entry).plan(str(clip), str(folder / "plugin.mkv"), profile)
                 before.append(time.perf_counter() - start)
             plugin_walls, hand_walls, ratios, plugin_cpu, hand_cpu = [], [], [], [], []
             for i in range(rounds):
