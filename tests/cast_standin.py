@@ -311,11 +311,6 @@ class CastStandin:
         cert, key = make_certificate(self._cert_dir, self.uuid)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert, key)
-        # No TLS 1.3 session tickets after the handshake: pychromecast reads its socket on one
-        # thread while commands write from others, which such post-handshake records do not
-        # survive (writes fail with "EOF occurred in violation of protocol") — so a device
-        # sending them could not be used with pychromecast at all.
-        ctx.num_tickets = 0
         self._server = await asyncio.start_server(self._serve, self.host, self.port, ssl=ctx)
         self.port = self._server.sockets[0].getsockname()[1]
         _LOGGER.info("cast stand-in %s listening on %s:%s", self.friendly_name, self.host, self.port)
@@ -390,7 +385,7 @@ class CastStandin:
                 await self._dispatch(conn, msg, data)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError, ValueError) as err:
-            _LOGGER.info("sender %s went away: %s", conn.peer, type(err).__name__)
+            _LOGGER.info("sender %s went away: %s: %s", conn.peer, type(err).__name__, err)
         finally:
             self.conns.discard(conn)
             if not writer.is_closing():

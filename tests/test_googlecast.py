@@ -338,3 +338,17 @@ def test_shared_zeroconf_after_close() -> None:
 
     assert SharedZeroconf(Closed()).get_service_info("_googlecast._tcp.local.", "x") is None
     assert SharedZeroconf(None).get_service_info("_googlecast._tcp.local.", "x") is None
+
+
+async def test_concurrent_commands_keep_the_connection(standin, renderer_for, file_server) -> None:
+    """Commands sent from many threads at once while pychromecast's own thread reads and answers
+    heartbeats: the TLS connection stays intact (pychromecast alone would interleave writes and
+    corrupt it — see ``serialize_socket_io``)."""
+    renderer = await renderer_for(standin)
+    await renderer.play(clip(file_server))
+    connections = standin.snapshot()["connections"]
+    for _ in range(80):
+        results = await asyncio.gather(*(renderer.status() for _ in range(8)), renderer.set_volume(0.4))
+        assert all(r.state == "playing" for r in results[:8])
+    assert standin.snapshot()["connections"] == connections == 1
+    assert renderer.thread is not None and renderer.connected

@@ -52,7 +52,7 @@ from pychromecast.config import APP_MEDIA_RECEIVER
 from pychromecast.const import CAST_TYPE_AUDIO, CAST_TYPE_CHROMECAST, CAST_TYPE_GROUP, CAST_TYPES
 from pychromecast.controllers.media import MEDIA_PLAYER_ERROR_CODES, MediaStatus, MediaStatusListener
 from pychromecast.controllers.receiver import CastStatus, CastStatusListener
-from pychromecast.error import PyChromecastError, RequestFailed, RequestTimeout
+from pychromecast.error import NotConnected, PyChromecastError, RequestFailed, RequestTimeout
 from pychromecast.models import CastInfo, HostServiceInfo, MDNSServiceInfo
 from pychromecast.socket_client import (
     CONNECTION_STATUS_CONNECTED,
@@ -134,6 +134,36 @@ class SharedZeroconf:
         except Exception as err:  # noqa: BLE001 - closing underneath us, loop gone, …
             _LOGGER.debug("mDNS lookup of %s failed: %s", name, err)
             return None
+
+
+def serialize_socket_io(client: Any, timeout: float = REQUEST_TIMEOUT) -> None:
+    """Make pychromecast use its TLS socket from one thread at a time.
+
+    pychromecast's socket thread reads the device's messages (and answers some, e.g. heartbeats
+    and channel CONNECTs) while every command is written by the thread that sends it. OpenSSL
+    connections are not thread-safe: two threads writing at once corrupt the records (the device
+    drops the connection: "bad record mac", "EOF occurred in violation of protocol", "bad
+    length" — reported from the field in home-assistant/core#111762 and #141619). Here every
+    message sent and every message read goes through one re-entrant lock on this client.
+    A sender that cannot get the lock within ``timeout`` seconds (a read stuck on a device that
+    stopped mid-message) gets pychromecast's ``NotConnected``."""
+    lock = threading.RLock()
+    send, read = client.send_message, client._read_message
+
+    def send_message(*args: Any, **kwargs: Any) -> Any:
+        if not lock.acquire(timeout=timeout):
+            raise NotConnected("the connection is busy reading a message from the device")
+        try:
+            return send(*args, **kwargs)
+        finally:
+            lock.release()
+
+    def read_message() -> Any:
+        with lock:
+            return read()
+
+    client.send_message = send_message
+    client._read_message = read_message
 
 
 @dataclass(slots=True)
@@ -288,6 +318,7 @@ class GoogleCastRenderer(Renderer):
             tries=1,
             timeout=SOCKET_TIMEOUT,
         )
+        serialize_socket_io(cast.socket_client)
         conn = _Connection(cast)
         listener = _Listener(self, asyncio.get_running_loop(), conn)
         cast.register_status_listener(listener)
