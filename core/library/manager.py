@@ -7,9 +7,11 @@ path is never inserted twice and a second ``scan()`` waits for the first one ins
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import voluptuous as vol
@@ -244,6 +246,23 @@ class LibraryManager:
                 by_root.setdefault(lib["path"], set()).add(os.path.normpath(path))
         for root, scoped in by_root.items():
             await self._on_changes(root, scoped)
+
+    @contextlib.asynccontextmanager
+    async def writing(self) -> AsyncIterator[None]:
+        """Hold the library's write lock: no scan or watcher batch runs meanwhile. For engines
+        that rename a file under the library and update its item themselves (the transcode
+        engine's safe replace), so the rename is not read as remove + add (a new id, a lost
+        playback position)."""
+        async with self._lock:
+            yield
+
+    async def move_item(self, item_id: int, path: str) -> None:
+        """Point media item ``item_id`` at ``path`` (its file was renamed there), keeping its id.
+        Call inside :meth:`writing`."""
+        item = await self.store.get(item_id)
+        if item is None or os.path.normpath(item["path"]) == os.path.normpath(path):
+            return
+        await self.store.write_batch(item["library_id"], updates=[(item_id, {"path": path})])
 
     def library_for(self, path: str) -> dict[str, Any] | None:
         """The configured library whose folder holds ``path`` (None when outside all)."""

@@ -162,19 +162,16 @@ class TranscodeManager:
         """Hold the library engine's write lock while a file is renamed under it and its item's
         path updated, so a scan running meanwhile cannot read the rename as remove + add (which
         would give the item a new id and drop its playback position)."""
-        lock = getattr(self.hub.library, "_lock", None) if needed else None
-        if lock is None:
+        if not needed:
             yield
             return
-        async with lock:
+        async with self.hub.library.writing():
             yield
 
     async def move_item(self, item: Mapping[str, Any], path: str) -> None:
         """Point the media item at its file's new path (same id). Call inside
         :meth:`library_write`."""
-        if os.path.normpath(item["path"]) == os.path.normpath(path):
-            return
-        await self.hub.library.store.write_batch(item["library_id"], updates=[(item["id"], {"path": path})])
+        await self.hub.library.move_item(item["id"], path)
 
     def refresh_item(self, item_id: int) -> None:
         """Probe the item again in the background (new size, codec …; fires media_updated)."""
