@@ -163,7 +163,7 @@ class Gmediarender:
             return ""
 
 
-def hub_config(ns: RendererNamespace, media_dirs: list[Path] = ()) -> str:
+def hub_config(ns: RendererNamespace, media_dirs: list[Path] = (), extra: str = "") -> str:
     """A hub configuration for casting tests: HTTP on every address (``0.0.0.0``, so the media
     URL must be made from the route to the renderer), discovery (SSDP follows the ``zeroconf``
     switch) bound to the veth address only, no mDNS advertisement."""
@@ -172,4 +172,5 @@ def hub_config(ns: RendererNamespace, media_dirs: list[Path] = ()) -> str:
         "hub:\n  host: 0.0.0.0\n  port: 0\n  log_level: debug\n"
         f"libraries:\n{libs}"
         f"discovery:\n  zeroconf: true\n  advertise: false\n  interfaces: [{ns.hub_address!r}]\n"
+        f"{extra}"
     )

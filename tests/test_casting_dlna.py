@@ -275,3 +275,47 @@ async def test_api_errors(renderer: Gmediarender, cast_hub) -> None:
             paths = (await resp.json())["paths"]
         assert "/api/casting/{renderer_id}/play" in paths and "/api/casting/renderers" in paths
     assert hub.casting.status(udn)["state"] == "idle"
+
+
+@pytest.fixture(scope="module")
+def webm_dir(tmp_path_factory) -> Path:
+    from .mediagen import make_webm
+
+    folder = tmp_path_factory.mktemp("cast_webm")
+    make_webm(folder / "Other.Clip.2022.webm", duration=CLIP_SECONDS)
+    return folder
+
+
+async def test_transcoded_cast_and_its_session_end_with_the_renderer(
+    ns: RendererNamespace, webm_dir: Path, renderer: Gmediarender, hub_factory, requests_seen
+) -> None:
+    """VP9/Opus in WebM is not for a DLNA TV: the playback engine transcodes it in a session;
+    the renderer plays the stream, and when the renderer dies the session and its ffmpeg end.
+
+    The built-in ``dlna_generic`` transcodes into MPEG-TS, which this machine's gmediarender
+    cannot demux (GStreamer's tsdemux is in gst-plugins-bad, not installed: "Missing decoder:
+    MPEG-2 Transport Stream" while it reports PLAYING). The profile is therefore replaced, the
+    way a user would for such a renderer, by one that transcodes into fragmented MP4."""
+    profile = (
+        "playback:\n  device_profiles:\n"
+        "    - {name: dlna_generic, extends: dlna_generic, transcode_container: mp4}\n"
+    )
+    hub = await hub_factory(config_text=hub_config(ns, [webm_dir], profile))
+    await hub.library.scan()
+    [item], _ = await hub.library.list_items(limit=5)
+    await wait_until(lambda: hub.casting.get(renderer.udn), "the renderer found over SSDP", log=renderer.log)
+    status = await hub.casting.cast(renderer.udn, item["id"])
+    assert status["method"] == "transcode" and status["session_id"], status
+    assert urlsplit(status["url"]).hostname == ns.hub_address
+    [session] = hub.playback.list_sessions()
+    assert session["id"] == status["session_id"]
+
+    await wait_until(state_of(hub, renderer.udn, "playing"), "state playing", log=renderer.log)
+    first, second = await position_after(hub, renderer.udn, 3.0)
+    assert second - first >= 1.5, (first, second, renderer.log()[-2000:])
+    assert any(r[0] == ns.address and r[2] == urlsplit(status["url"]).path for r in requests_seen), requests_seen
+
+    renderer.kill()
+    await wait_until(state_of(hub, renderer.udn, "unavailable"), "state unavailable after the renderer died")
+    assert hub.casting.status(renderer.udn)["session_id"] is None
+    await wait_until(lambda: hub.playback.list_sessions() == [], "the playback session ended")

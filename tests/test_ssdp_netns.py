@@ -98,7 +98,7 @@ async def test_renderer_found_and_byebye(ns: RendererNamespace, renderer: Gmedia
     renderer.stop()
     gone = await wait_until(
         lambda: (d := hub.devices.get_by_key("dlna", renderer.udn)) and d.status == "unavailable" and d,
-        "status unavailable after ssdp:byebye",
+        "status unavailable after ssdp:byebye", log=lambda: f"{events}\n{renderer.log()}",
     )
     assert gone.id == device.id
     assert hub.states.get(entity.entity_id).state == "unavailable"
@@ -110,7 +110,7 @@ async def test_renderer_found_and_byebye(ns: RendererNamespace, renderer: Gmedia
     try:
         back = await wait_until(
             lambda: (d := hub.devices.get_by_key("dlna", renderer.udn)) and d.status == "discovered" and d,
-            "the renderer discovered again", log=again.log,
+            "the renderer discovered again", log=lambda: f"{events}\n{again.log()}",
         )
         assert back.id == device.id and back.connection["port"] == again.port
         await wait_until(lambda: hub.casting.get(renderer.udn), "the renderer castable again")

@@ -91,11 +91,12 @@ class CastSession:
     # Bookkeeping, not part of the public shape.
     seen_active: bool = False
     last_saved: float = 0.0
+    commands: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data.pop("seen_active")
-        data.pop("last_saved")
+        for key in ("seen_active", "last_saved", "commands"):
+            data.pop(key)
         return data
 
 
@@ -293,6 +294,7 @@ class CastingManager:
         renderer = self._require(renderer_id)
         async with self._lock(renderer_id):
             session = self._session(renderer_id)
+            session.commands += 1  # a poll answered before this command is stale
             try:
                 if action == "pause":
                     await asyncio.wait_for(renderer.pause(), COMMAND_TIMEOUT)
@@ -364,6 +366,7 @@ class CastingManager:
     async def _poll_once(self, renderer: Renderer, session: CastSession, attempt: int = MAX_POLL_FAILURES) -> bool:
         """One status round trip; updates ``session`` and fires on change. Returns whether the
         device answered. ``attempt``: consecutive failures so far including this one."""
+        commands = session.commands
         try:
             status = await asyncio.wait_for(renderer.status(), COMMAND_TIMEOUT)
         except (CastError, TimeoutError, OSError) as err:
@@ -379,7 +382,8 @@ class CastingManager:
             session.error = f"{type(err).__name__}: {err}"
             await self._mark_unavailable(renderer, session)
             return False
-        await self._apply(renderer, session, status)
+        if session.commands == commands and self._sessions.get(renderer.id) is session:
+            await self._apply(renderer, session, status)
         return True
 
     async def _apply(self, renderer: Renderer, session: CastSession, status: RendererStatus) -> None:
