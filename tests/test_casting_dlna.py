@@ -148,6 +148,10 @@ async def test_cast_play_pause_seek_stop(
         await wait_until(state_of(hub, udn, "playing"), "state playing", log=renderer.log)
         first, second = await position_after(hub, udn, 3.0)
         assert second - first >= 1.5, (first, second, renderer.log()[-2000:])
+        # Its media_player entity follows the cast.
+        entity = hub.states.get("media_player.bedroom_tv")
+        assert entity.state == "playing" and entity.attributes["media_item_id"] == item_id
+        assert entity.attributes["media_position"] >= 1
         # The renderer itself fetched the media from the hub, from its own address.
         fetched = [r for r in requests_seen if r[2] == url.path and r[0] == ns.address]
         assert fetched and all(status in (200, 206) for *_, status in fetched), requests_seen
