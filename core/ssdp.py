@@ -234,6 +234,8 @@ class SsdpDiscovery:
     # -- devices ---------------------------------------------------------------------------------
     async def _on_device(self, device: SsdpDevice, dst: str, source: SsdpSource) -> None:
         """async-upnp-client callback: one device or service type seen, changed or gone."""
+        if not self.listeners:  # stopped meanwhile
+            return
         try:
             if source == SsdpSource.ADVERTISEMENT_BYEBYE:
                 _LOGGER.debug("ssdp:byebye from %s (%s)", device.udn, dst)

@@ -323,3 +323,16 @@ async def test_transcoded_cast_and_its_session_end_with_the_renderer(
     await wait_until(state_of(hub, renderer.udn, "unavailable"), "state unavailable after the renderer died")
     assert hub.casting.status(renderer.udn)["session_id"] is None
     await wait_until(lambda: hub.playback.list_sessions() == [], "the playback session ended")
+
+
+async def test_hub_stops_mid_cast(renderer: Gmediarender, cast_hub) -> None:
+    hub, item_id, _, _ = cast_hub
+    await hub.casting.cast(renderer.udn, item_id)
+    await wait_until(state_of(hub, renderer.udn, "playing"), "state playing", log=renderer.log)
+    await asyncio.sleep(1.5)
+    await hub.stop()
+    assert hub.state == "stopped"
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("poll renderer") and not t.done()]
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("ssdp") and not t.done()]
+    # The device itself is left alone (the hub only stops watching it).
+    assert renderer.running()

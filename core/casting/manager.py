@@ -285,7 +285,7 @@ class CastingManager:
 
     async def control(self, renderer_id: str, action: str, **kw: Any) -> dict[str, Any]:
         """Drive the renderer: ``pause``, ``resume``, ``stop``, ``seek`` (``position`` seconds of
-        the item) or ``volume`` (``level`` 0.0–1.0). Returns :meth:`status`.
+        the item) or ``volume`` (``level`` — or ``volume`` — 0.0–1.0). Returns :meth:`status`.
 
         Raises :class:`UnknownRenderer`, ``ValueError`` (unknown action, missing or out-of-range
         argument) and :class:`CastError` (the device refused or did not answer)."""
@@ -315,6 +315,8 @@ class CastingManager:
                     await asyncio.wait_for(renderer.seek(target), COMMAND_TIMEOUT)
                     session.position = position
                 else:
+                    if "level" not in kw and "volume" in kw:
+                        kw["level"] = kw["volume"]
                     level = _number(kw, "level", 0.0, 1.0)
                     await asyncio.wait_for(renderer.set_volume(level), COMMAND_TIMEOUT)
                     session.volume = level
