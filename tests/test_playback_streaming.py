@@ -375,8 +375,7 @@ async def test_client_disconnect_ends_ffmpeg_at_once(served, media, tmp_path):
 async def test_unknown_session_is_404_everywhere(served):
     hub, base, http, ids = served
     for method, path in (("GET", ""), ("DELETE", ""), ("GET", "/stream.mp4"), ("GET", "/master.m3u8"),
-                         ("GET", "/media.m3u8"), ("GET", "/segments/0.ts"), ("GET", "/subtitles.vtt"),
-                         ("GET", "/init.mp4")):
+                         ("GET", "/media.m3u8"), ("GET", "/segments/0.ts"), ("GET", "/subtitles.vtt")):
         async with http.request(method, f"{base}/api/playback/sessions/nope{path}") as resp:
             assert resp.status == 404, path
             assert "no playback session 'nope'" in (await resp.json())["error"], path

@@ -78,7 +78,7 @@ SESSION = {
         "pids": {"type": "array", "items": {"type": "integer"}, "description": "running ffmpeg processes"},
         "url": {"type": "string"}, "subtitles_url": _STR_OR_NULL,
         "stream_start": {"type": "number", "description": "progressive: where the current stream began"},
-        "segment_format": {"enum": ["mpegts", "fmp4"], "description": "HLS segments"},
+        "segment_format": {"enum": ["mpegts"], "description": "HLS segments"},
         "segment_length": {"type": "number"}, "segments": {"type": "integer"},
         "restarts": {"type": "integer", "description": "HLS: seeks by restart so far"},
         "encoder_position": _NUM_OR_NULL,
@@ -247,25 +247,9 @@ async def get_hls_media_playlist(request: web.Request, *, sid: str) -> web.Respo
     return web.Response(text=session.media_playlist(), content_type=PLAYLIST_MIME, headers=_PLAYLIST_HEADERS)
 
 
-@routes.route("GET", "/api/playback/sessions/{sid}/init.mp4", summary="HLS fMP4 initialisation section",
-              tag="playback", params=[SESSION_ID],
-              responses={200: Response("ftyp + moov", _BINARY, media_type="video/mp4"),
-                         404: Response("no such HLS session, or its segments are MPEG-TS"),
-                         503: Response("not made yet; retry")})
-async def get_hls_init_section(request: web.Request, *, sid: str) -> web.StreamResponse:
-    try:
-        session = await _hls_session(request, sid)
-        with session.busy():
-            path = await session.init_file()
-    except PlaybackError as err:
-        return _error(err)
-    return web.FileResponse(path, headers={**_CORS, hdrs.CONTENT_TYPE: "video/mp4"})
-
-
 @routes.route(
-    "GET", "/api/playback/sessions/{sid}/segments/{n}.{ext}", summary="One HLS segment", tag="playback",
-    params=[SESSION_ID, path_param("n", {"type": "integer", "minimum": 0}, "segment number, from 0"),
-            path_param("ext", {"enum": ["ts", "m4s"]}, "ts (MPEG-TS) or m4s (fMP4)")],
+    "GET", "/api/playback/sessions/{sid}/segments/{n}.ts", summary="One HLS segment (MPEG-TS)", tag="playback",
+    params=[SESSION_ID, path_param("n", {"type": "integer", "minimum": 0}, "segment number, from 0")],
     responses={
         200: Response("the segment", _BINARY, media_type="video/mp2t"),
         404: Response("no such session or segment"),
@@ -275,11 +259,9 @@ async def get_hls_init_section(request: web.Request, *, sid: str) -> web.StreamR
     description="Waits for a segment the encoder is about to write; a segment far from the "
     "encoder's position restarts ffmpeg there (seek by restart).",
 )
-async def get_hls_segment(request: web.Request, *, sid: str, n: int, ext: str) -> web.StreamResponse:
+async def get_hls_segment(request: web.Request, *, sid: str, n: int) -> web.StreamResponse:
     try:
         session = await _hls_session(request, sid)
-        if ext != session.ext:
-            return error_response(404, f"the segments of session {sid} are .{session.ext}", headers=_CORS)
         with session.busy():
             files = await session.segment_files(n)
     except PlaybackError as err:
@@ -287,7 +269,7 @@ async def get_hls_segment(request: web.Request, *, sid: str, n: int, ext: str) -
         if err.status == 503:
             response.headers[hdrs.RETRY_AFTER] = "1"
         return response
-    headers = {**_CORS, hdrs.CONTENT_TYPE: SEGMENT_MIME[session.plan.segment_format]}
+    headers = {**_CORS, hdrs.CONTENT_TYPE: SEGMENT_MIME}
     if len(files) == 1:
         return web.FileResponse(files[0], headers=headers)
     return await _concatenated(request, files, headers)

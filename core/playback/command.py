@@ -22,13 +22,15 @@ Protocol details and their sources:
 - H.264 for browsers and Cast: High profile, 4:2:0 8-bit (``yuv420p``) — what every H.264
   decoder in Chromium, Chromecast and TVs accepts; the level is the smallest of H.264 Table A-1
   whose frame size and macroblock rate fit the output (never below 3.0).
-- HLS (RFC 8216): MPEG-TS segments for H.264 (every HLS client and the Cast default receiver
-  take them: Cast ``HlsVideoSegmentFormat.MPEG2_TS`` "supports AVC"); fragmented-MP4 segments
-  (``EXT-X-MAP`` init section, HLS version 7) when the video is HEVC or another codec MPEG-TS
-  cannot carry for HLS (Cast ``FMP4`` "supports AVC and HEVC"), or the audio is not AAC/MP3/AC-3/E-AC-3.
-  ``-output_ts_offset`` puts each run's timestamps where the segment sits in the whole item, and
-  for fMP4 ``movflags=+frag_discont`` writes that offset into every ``tfdt`` instead of an edit
-  list, so segments of different runs (after a seek by restart) share one init section.
+- HLS (RFC 8216): MPEG-TS segments with H.264 video and AAC/MP3/AC-3/E-AC-3 audio — what every
+  HLS client, every TV and the Cast default receiver take (Cast ``HlsVideoSegmentFormat.MPEG2_TS``
+  "supports AVC"). fMP4 segments (the only way Cast takes HEVC over HLS) are not made: with
+  ffmpeg 5.1 the fMP4 segments of a run started mid-item (a seek by restart) carry a start time
+  that does not continue the first run's (measured: the ``tfdt`` restarts near the offset given
+  to the first run), so a restarted session would jump. Items whose streams cannot go into
+  MPEG-TS as they are are sent to HLS devices as a progressive fragmented MP4 instead (see
+  :mod:`.manager`). ``-output_ts_offset`` puts each run's timestamps where its segments sit in
+  the whole item.
 """
 
 from __future__ import annotations
@@ -50,10 +52,12 @@ AUDIO_ENCODERS = {"aac": "aac", "mp3": "libmp3lame", "opus": "libopus", "ac3": "
                   "flac": "flac", "vorbis": "libvorbis"}
 #: Audio codecs MPEG-TS HLS segments carry (RFC 8216 §3.2, Apple's HLS authoring spec).
 TS_AUDIO_CODECS = {"aac", "mp3", "ac3", "eac3"}
-#: Video codecs allowed in MPEG-TS HLS segments here (H.264 only; see the module docstring).
+#: Video codecs sent in MPEG-TS HLS segments (H.264 only; see the module docstring).
 TS_VIDEO_CODECS = {"h264"}
 #: Keyframe interval of progressive transcodes, seconds.
 PROGRESSIVE_KEYFRAME_INTERVAL = 2.0
+#: Seconds added to every HLS timestamp (see :func:`hls_args`).
+TIMELINE_PAD = 10.0
 #: Longest fragment of a progressive fMP4, microseconds (``-frag_duration``).
 FRAGMENT_DURATION_US = 1_000_000
 #: CRF of software H.264/HEVC streaming encodes (x264's default quality).
@@ -148,7 +152,8 @@ class StreamPlan:
     ``max_video_bitrate`` (bit/s) the encoder's cap; ``audio_channels`` / ``audio_bitrate``
     (bit/s) when encoding; ``duration`` (s) and ``source_start`` (the container's start time,
     s); ``bandwidth`` (bit/s, peak estimate for HLS ``BANDWIDTH``); ``codecs`` (RFC 6381 list or
-    ``None``); ``segment_format`` for HLS: ``mpegts`` or ``fmp4``."""
+    ``None``); ``segment_format`` for HLS: always ``mpegts``; ``ts_compatible``: every stream
+    sent can go into MPEG-TS HLS segments as it is (H.264; AAC, MP3, AC-3, E-AC-3)."""
 
     path: str
     video: dict[str, Any] | None
@@ -176,6 +181,11 @@ class StreamPlan:
     deinterlace: bool = False
     subtitle_position: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ts_compatible(self) -> bool:
+        return (self.video is None or self.video_codec in TS_VIDEO_CODECS) and (
+            self.audio is None or self.audio_codec in TS_AUDIO_CODECS)
 
     @property
     def video_copy(self) -> bool:
@@ -305,10 +315,6 @@ def stream_plan(
             plan.audio_bitrate = AUDIO_BITRATE_PER_CHANNEL * plan.audio_channels
     _bitrates(plan, decision, fmt)
     _codecs(plan)
-    if protocol == "hls":
-        ts_ok = (plan.video_codec in TS_VIDEO_CODECS if video is not None else True) and (
-            plan.audio_codec in TS_AUDIO_CODECS if audio is not None else True)
-        plan.segment_format = "mpegts" if ts_ok else "fmp4"
     return plan
 
 
@@ -339,8 +345,9 @@ def _codecs(plan: StreamPlan) -> None:
 
 # -- command lines ----------------------------------------------------------------------------
 
-def _video_options(plan: StreamPlan, keyframe_interval: float) -> dict[str, Any]:
-    """Output options for the video stream (encoder settings or copy)."""
+def _video_options(plan: StreamPlan, keyframe_interval: float, *, only_forced_keyframes: bool = False) -> dict[str, Any]:
+    """Output options for the video stream (encoder settings or copy). ``only_forced_keyframes``:
+    no keyframes but the forced ones (HLS cuts at every keyframe)."""
     if plan.video is None:
         return {"vn": None}
     if plan.video_copy:
@@ -362,9 +369,18 @@ def _video_options(plan: StreamPlan, keyframe_interval: float) -> dict[str, Any]
             opts["b:v"] = plan.max_video_bitrate
     elif enc not in ("libx264", "libx265"):
         opts["b:v"] = max(500_000, plan.bandwidth - (plan.audio_bitrate or 0))
-    # A keyframe at every interval of output time (which starts at 0 after the input seek):
-    # fragments and HLS segments start there.
+    # A keyframe at the first picture at or after every interval of output time (which starts
+    # at 0 after the input seek): fragments and HLS segments start there. The pictures keep the
+    # source's timestamps (no constant-rate re-timing).
     opts["force_key_frames:v"] = f"expr:gte(t,n_forced*{keyframe_interval:g})"
+    opts["fps_mode:v"] = "passthrough"
+    if only_forced_keyframes:
+        # No scene-cut keyframes and no maximum interval: HLS cuts at every keyframe.
+        opts["g:v"] = 1_000_000
+        if enc == "libx264":
+            opts["sc_threshold:v"] = 0
+        elif enc == "libx265":
+            opts["x265-params"] = "scenecut=0:open-gop=0"
     return opts
 
 
@@ -372,6 +388,11 @@ def _audio_options(plan: StreamPlan) -> dict[str, Any]:
     if plan.audio is None:
         return {"an": None}
     if plan.audio_encoder is None:
+        if plan.video is not None and not plan.video_copy:
+            # The input seek lands on the source's keyframe before the start; the encoded video
+            # drops what lies before the start, and so must the copied audio (ffmpeg copies
+            # every packet from the seek point otherwise — seconds of extra audio).
+            return {"c:a": "copy", "copypriorss": 0}
         return {"c:a": "copy"}
     opts: dict[str, Any] = {"c:a": plan.audio_encoder, "ac": plan.audio_channels or 2,
                             "b:a": plan.audio_bitrate or 192_000}
@@ -435,31 +456,31 @@ def hls_args(
     *,
     start: float,
     start_number: int,
-    segment_time: float,
+    keyframe_interval: float,
     segment_pattern: str,
     playlist: str,
-    init_name: str | None = None,
-    keyframe_interval: float | None = None,
     source_name: str | None = None,
 ) -> list[str]:
-    """Arguments for one HLS run: from ``start`` seconds (input seek), numbering segments from
-    ``start_number``, cutting every ``segment_time`` seconds at keyframes (a tiny value cuts at
-    every keyframe of a copied video), writing ``segment_pattern`` (``s%d.ts``) and ffmpeg's own
-    ``playlist`` (not served; its entries say which segments are complete) in the working
-    directory. ``keyframe_interval``: forced keyframes when encoding (the segment length)."""
+    """Arguments for one HLS run: from ``start`` seconds (input seek), numbering files from
+    ``start_number``, one file per keyframe (``-hls_time`` below a frame; audio alone: every
+    ``keyframe_interval`` seconds), writing
+    ``segment_pattern`` (``u%d.ts``) and ffmpeg's own ``playlist`` (not served) in the working
+    directory. An encoded video gets keyframes exactly every ``keyframe_interval`` seconds and no
+    others; a copied one keeps the source's.
+
+    Timestamps are the item's time plus :data:`TIMELINE_PAD` in every run (``-output_ts_offset``),
+    so a run never starts below zero: otherwise the run from the very start, whose B-frames
+    begin with a negative decoding time, would be shifted by ffmpeg and runs started later not,
+    and their segments would disagree by the B-frame delay."""
     _, outs = _streams(plan, start, source_name=source_name)
     opts: dict[str, Any] = {
-        **_video_options(plan, keyframe_interval or segment_time), **_audio_options(plan),
-        "f": "hls", "hls_time": f"{segment_time:g}", "hls_list_size": 0, "start_number": start_number,
+        **_video_options(plan, keyframe_interval, only_forced_keyframes=True), **_audio_options(plan),
+        # A cut at every keyframe of a video; audio alone (every packet a keyframe) is cut by time.
+        "f": "hls", "hls_time": "0.001" if plan.video is not None else f"{keyframe_interval:g}",
+        "hls_list_size": 0, "start_number": start_number,
         "hls_segment_filename": segment_pattern, "hls_flags": "temp_file",
-        "hls_segment_type": plan.segment_format,
+        "hls_segment_type": plan.segment_format, "output_ts_offset": f"{start + TIMELINE_PAD:.6f}",
     }
-    if start > 0:
-        opts["output_ts_offset"] = f"{start:.6f}"
-    if plan.segment_format == "fmp4":
-        opts["hls_fmp4_init_filename"] = init_name or "init.mp4"
-        opts["hls_segment_options"] = "movflags=+frag_discont"
-        opts["strict"] = "experimental"
     return _compile(ffmpeg.output(*outs, playlist, **opts).overwrite_output())
 
 

@@ -6,19 +6,23 @@ when known); ``media.m3u8`` lists every segment of the whole duration up front w
 ``#EXT-X-PLAYLIST-TYPE:VOD`` and ``#EXT-X-ENDLIST``, so players know the length and can seek
 anywhere at once. The segment times are fixed before any encoding:
 
-- *transcoding* (and audio): a segment every ``hls_segment_transcode`` seconds (3 by default);
-  ffmpeg forces a keyframe at each of those times (``-force_key_frames``) and the hls muxer cuts
-  there;
+- *transcoding*: a segment every ``hls_segment_transcode`` seconds (3 by default); ffmpeg
+  forces a keyframe at the first picture at or after each of those times and makes no other
+  keyframes (no scene cuts, no maximum interval), and the hls muxer cuts at every keyframe;
 - *remuxing* (video copied): the cuts can only fall on the source's keyframes, so the keyframes
   are read first (ffprobe, every video packet's flags; cached per file under
   ``<transcode_dir>/keyframes``) and each segment runs from a keyframe to the first keyframe at
   least ``hls_segment_remux`` seconds (6 by default) later. ffmpeg writes one file per group of
-  pictures (``-hls_time`` below one frame: a cut at every keyframe) and a segment is served as
-  its files one after the other — the same bytes the muxer would have written as one segment.
-  This is what makes a restart anywhere produce exactly the listed segments: the hls muxer cuts
-  relative to where each run started, so with longer ``-hls_time`` a run started in the middle
-  would cut elsewhere. Remuxing needs a container that seeks to an exact keyframe (Matroska,
-  WebM, MP4/MOV); other containers are re-encoded.
+  pictures and a segment is served as its files one after the other — the same bytes the muxer
+  would have written as one segment;
+- *audio only*: a segment every ``hls_segment_transcode`` seconds, cut by the muxer at the first
+  audio packet after each.
+
+Cutting at every keyframe (``-hls_time`` below one frame) is what makes a run started anywhere
+produce exactly the listed segments: with a longer ``-hls_time`` the muxer measures from where
+each run started, so a run started in the middle could cut a picture later than the first run.
+Remuxing needs a container that seeks to an exact keyframe (Matroska, WebM, MP4/MOV); other
+containers are re-encoded.
 
 **Seeking by restart.** A segment that exists is served. One that the running ffmpeg will reach
 soon (within :data:`WAIT_BUDGET` seconds at its current speed) is waited for. Any other ends the
@@ -53,8 +57,7 @@ from .sessions import PROCESS_GRACE, PlaybackError, Session, StreamFailed
 _LOGGER = logging.getLogger(__name__)
 
 PLAYLIST_MIME = "application/vnd.apple.mpegurl"  # RFC 8216 §4
-SEGMENT_MIME = {"mpegts": "video/mp2t", "fmp4": "video/mp4"}
-SEGMENT_EXT = {"mpegts": "ts", "fmp4": "m4s"}
+SEGMENT_MIME = "video/mp2t"
 #: Containers whose demuxers seek to an exact keyframe (needed to remux by restart).
 EXACT_SEEK_FORMATS = ("matroska", "webm", "mov", "mp4")
 #: Seconds of waiting accepted for a segment the running ffmpeg has not reached yet; further
@@ -64,8 +67,6 @@ WAIT_BUDGET = 8.0
 SEGMENT_TIMEOUT = 60.0
 #: Seconds allowed for reading a file's keyframes.
 KEYFRAME_TIMEOUT = 120.0
-#: ``-hls_time`` when copying video: below any frame duration, so the muxer cuts at every keyframe.
-EVERY_KEYFRAME = 0.001
 _POLL = 0.05
 
 
@@ -236,7 +237,7 @@ class HlsSession(Session):
         super().__init__(**kwargs)
         self.segment_length = segment_length
         self.subtitles_url = subtitles_url
-        self.ext = SEGMENT_EXT[self.plan.segment_format]
+        self.ext = "ts"
         duration = float(self.duration or 0.0)
         self.copy_mode = keyframes is not None
         if keyframes is not None:
@@ -296,9 +297,8 @@ class HlsSession(Session):
             f"#EXT-X-STREAM-INF:{','.join(attrs)}\nmedia.m3u8\n"
         )
 
-    @property
-    def _version(self) -> int:
-        return 7 if self.plan.segment_format == "fmp4" else 3
+    #: EXT-X-VERSION: 3 for decimal EXTINF durations (RFC 8216 §7).
+    _version = 3
 
     def media_playlist(self) -> str:
         """The VOD media playlist of the whole item (RFC 8216 §4.3.3)."""
@@ -308,8 +308,6 @@ class HlsSession(Session):
             "#EXTM3U", f"#EXT-X-VERSION:{self._version}", f"#EXT-X-TARGETDURATION:{target}",
             "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-INDEPENDENT-SEGMENTS",
         ]
-        if self.plan.segment_format == "fmp4":
-            lines.append('#EXT-X-MAP:URI="init.mp4"')
         for i, duration in enumerate(durations):
             lines += [f"#EXTINF:{duration:.6f},", f"segments/{i}.{self.ext}"]
         lines.append("#EXT-X-ENDLIST")
@@ -355,24 +353,6 @@ class HlsSession(Session):
                 raise SegmentNotReady(f"segment {segment} is still being made; try again")
             await asyncio.sleep(_POLL)
 
-    async def init_file(self) -> Path:
-        """The fMP4 initialisation section (any run's: they are identical). Raises
-        :class:`SegmentNotFound` for MPEG-TS sessions, :class:`SegmentNotReady`."""
-        if self.plan.segment_format != "fmp4":
-            raise SegmentNotFound("MPEG-TS segments have no initialisation section")
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + SEGMENT_TIMEOUT
-        while True:
-            found = sorted(self.folder.glob("init_*.mp4"))
-            if found:
-                return found[0]
-            async with self._lock:
-                if self._run is None or (not self._run.running and self._run.error):
-                    await self._ensure(self.first_units[self.segment_for(self.position)])
-            if loop.time() > deadline:
-                raise SegmentNotReady("the initialisation section is still being made; try again")
-            await asyncio.sleep(_POLL)
-
     # -- ffmpeg runs --------------------------------------------------------------------------
     async def _ensure(self, unit: int) -> None:
         """Make sure some ffmpeg is about to write ``unit`` (called under the lock)."""
@@ -409,11 +389,9 @@ class HlsSession(Session):
             self.plan,
             start=seek,
             start_number=unit,
-            segment_time=EVERY_KEYFRAME if self.copy_mode else self.segment_length,
             keyframe_interval=self.segment_length,
             segment_pattern=f"u%d.{self.ext}",
             playlist=f"run{unit}.m3u8",
-            init_name=f"init_{unit:06d}.mp4",
             source_name=self._source_name,
         )
         duration = (float(self.duration) - start) if self.duration else None

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import ffmpeg as ffmpeg_python
 
 from ..library.probe import ProbeTimeout, error_text, probe
-from .command import NotStreamable, stream_plan
+from .command import TS_AUDIO_CODECS, TS_VIDEO_CODECS, NotStreamable, stream_plan
 from .hls import EXACT_SEEK_FORMATS, PLAYLIST_MIME, HlsSession, KeyframeCache
 from .progressive import ProgressiveSession
 from .sessions import ItemNotPlayable, PlaybackError, Session, SessionRegistry, StreamFailed
@@ -217,6 +217,19 @@ class PlaybackManager:
                 plan = stream_plan(info, path, decision, profile, video_encoder=encoder, protocol=protocol)
             except NotStreamable as err:
                 raise ItemNotPlayable(f"media item {item['id']} cannot be streamed: {err}") from err
+            if protocol == "hls" and not plan.ts_compatible:
+                # See command.py: HLS segments are MPEG-TS, which takes H.264 and AAC/MP3/AC-3 only.
+                protocol = "progressive"
+                decision.protocol = "progressive"
+                decision.container = "mp4"
+                blocked = [f"{kind} {codec}" for kind, codec, ok in (
+                    ("video", plan.video_codec, plan.video is None or plan.video_codec in TS_VIDEO_CODECS),
+                    ("audio", plan.audio_codec, plan.audio is None or plan.audio_codec in TS_AUDIO_CODECS)) if not ok]
+                decision.reasons.append(
+                    f"sent as a progressive fragmented MP4 instead of HLS: the hub's HLS segments are MPEG-TS, "
+                    f"which does not carry {' and '.join(blocked)}"
+                )
+                plan = stream_plan(info, path, decision, profile, video_encoder=encoder, protocol=protocol)
             keyframes = None
             if protocol == "hls" and plan.video_copy:
                 fmt = str((info.get("format") or {}).get("format_name") or "")
