@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -45,6 +46,12 @@ def media(tmp_path_factory) -> Path:
     make_mp4(folder / "clip.mp4", duration=10)
     (folder / "clip.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:01.000\nHello\n", encoding="utf-8")
     (folder / "broken.mp4").write_bytes(b"this is not a video" * 100)
+    (folder / "hls").mkdir()
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", str(folder / "clip.mp4"), "-c", "copy", "-f", "hls",
+         "-hls_time", "2", "-hls_playlist_type", "vod", str(folder / "hls" / "index.m3u8")],
+        check=True,
+    )
     return folder
 
 
@@ -204,6 +211,20 @@ async def test_subtitles_are_a_webvtt_text_track(standin, renderer_for, file_ser
     assert snap["media"]["activeTrackIds"] == [track["trackId"]]
     track_fetch = next(f for f in snap["fetches"] if f["purpose"] == "track")
     assert track_fetch["status"] == 200 and track_fetch["probe"] == {"webvtt": True}
+
+
+async def test_hls(standin, renderer_for, file_server) -> None:
+    """What the hub hands a Chromecast when it must transcode: an HLS playlist."""
+    renderer = await renderer_for(standin)
+    url = f"{file_server}/hls/index.m3u8"
+    await renderer.play(CastMedia(url=url, mime_type="application/vnd.apple.mpegurl", title="Clip (HLS)"))
+    snap = standin.snapshot()
+    [fetch] = snap["fetches"]
+    assert (fetch["purpose"], fetch["url"], fetch["status"]) == ("hls", url, 200)
+    assert {s["codec_type"] for s in fetch["probe"]["streams"]} == {"video", "audio"}  # segments were read
+    assert snap["media"]["media"]["contentType"] == "application/vnd.apple.mpegurl"
+    status = await renderer.status()
+    assert status.state == "playing" and status.duration == pytest.approx(10.0, abs=0.5)
 
 
 async def test_a_url_the_device_cannot_load_is_an_error(standin, renderer_for, file_server) -> None:

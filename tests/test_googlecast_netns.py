@@ -155,8 +155,11 @@ async def test_found_over_mdns_and_plays_an_item(hub, device, link, media_dir) -
     await wait_until(
         lambda: _cast_state(hub, uid, "playing", past=first["position"] + 0.5), "the position to advance"
     )
-    assert entity_state(hub, uid).state == "playing"
-    assert entity_state(hub, uid).attributes["media_url"] == started["url"]
+    playing = entity_state(hub, uid)
+    assert playing.state == "playing"
+    assert playing.attributes["media_url"] == started["url"]
+    assert (playing.attributes["media_item_id"], playing.attributes["media_title"]) == (item, started["title"])
+    assert playing.attributes["media_duration"] == pytest.approx(12, abs=0.5)
 
     paused = await hub.casting.control(uid, "pause")
     assert paused["state"] == "paused"

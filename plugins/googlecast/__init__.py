@@ -11,8 +11,9 @@ registers a :class:`~.renderer.GoogleCastRenderer` (protocol ``googlecast``, dev
 ``chromecast``) with the casting manager (``hub.casting.add_renderer``). The renderer connects
 when it is first used and stays connected; from then on the entity's state follows what the
 device reports (``idle``, ``playing``, ``paused``, ``buffering``, ``stopped``, or ``unavailable``
-when it cannot be reached) with ``media_url``, ``media_position``, ``media_duration`` (seconds),
-``volume_level`` (0–1) and ``error`` attributes. A device that sends its mDNS goodbye or expires
+when it cannot be reached) with ``media_title``, ``media_item_id``, ``media_url``,
+``media_position``, ``media_duration`` (seconds), ``volume_level`` (0–1) and ``error``
+attributes. A device that sends its mDNS goodbye or expires
 is removed from the casting manager and disconnected; a device that cannot be reached fails the
 commands sent to it and shows ``unavailable``, without affecting the others.
 """
@@ -94,6 +95,8 @@ class _Runtime:
         attributes.update(
             host=renderer.host,
             port=renderer.port,
+            media_title=renderer.media_title,
+            media_item_id=renderer.media_item_id,
             media_url=status.url,
             media_position=status.position,
             media_duration=status.duration,

@@ -176,9 +176,11 @@ class _Media:
     content_id: str | None
     idle_reason: str | None
     title: str | None
+    item_id: int | None
 
     @classmethod
     def of(cls, status: MediaStatus) -> _Media:
+        item_id = (status.media_custom_data or {}).get("item_id")
         return cls(
             status.player_state,
             status.adjusted_current_time,
@@ -186,6 +188,7 @@ class _Media:
             status.content_id,
             status.idle_reason,
             status.title,
+            item_id if isinstance(item_id, int) else None,
         )
 
 
@@ -304,6 +307,18 @@ class GoogleCastRenderer(Renderer):
     def thread(self) -> threading.Thread | None:
         """The current connection's socket thread (for tests and diagnostics)."""
         return self._conn.cast.socket_client if self._conn is not None else None
+
+    @property
+    def media_title(self) -> str | None:
+        """The title of what the device plays (its ``metadata.title``), when connected."""
+        media = self._conn.media if self.connected and self._conn else None
+        return media.title if media else None
+
+    @property
+    def media_item_id(self) -> int | None:
+        """The library item the device plays, when the hub cast it (``customData.item_id``)."""
+        media = self._conn.media if self.connected and self._conn else None
+        return media.item_id if media else None
 
     def threads_alive(self) -> list[threading.Thread]:
         """Socket threads of this renderer that have not ended yet."""
