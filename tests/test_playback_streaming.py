@@ -158,6 +158,23 @@ async def test_start_offset_lands_at_the_right_time(served, media, tmp_path):
     assert session.stream_start == 2.0
 
 
+async def test_copied_audio_starts_with_the_encoded_video(served, media, tmp_path):
+    # movie.mkv has keyframes 2.5 s, 4 s and 7 s in: a start at 6.5 s makes ffmpeg read from the
+    # keyframe at 4 s. The encoded video begins at 6.5 s; the copied audio must too, not at 4 s.
+    hub, base, http, ids = served
+    item = await hub.library.get_item(ids["movie"])
+    _, path, info = await hub.playback.item_source(ids["movie"])
+    decision = Decision(method="transcode", profile="test", protocol="progressive", container="mp4", video="h264",
+                        audio="copy", video_stream=0, audio_stream=1)
+    plan = await hub.playback.plan(item, path, info, decision, start=6.5)
+    _, _, body = await fetch(http, base + plan.url)
+    out = save(tmp_path, "audio_copy.mp4", body)
+    audio = [float(p["pts_time"]) for p in packets(out, "a:0")]
+    video = [float(p["pts_time"]) for p in packets(out, "v:0")]
+    assert abs(min(audio) - min(video)) < 0.05
+    assert float(ffprobe(out)["format"]["duration"]) == pytest.approx(MOVIE_DURATION - 6.5, abs=0.15)
+
+
 async def test_seeking_to_the_end_gives_an_empty_stream_not_a_hang(served, media, tmp_path):
     hub, base, http, ids = served
     _, plan = await create(http, base, ids["avi"], profile="desktop_browser")
