@@ -116,7 +116,11 @@ USER_AGENT = (
     "Safari/537.36 CrKey/1.56.500000 DeviceType/Chromecast"
 )
 MAX_MESSAGE = 64 * 1024
+#: Seconds a fetch may wait for the server to connect or to send more bytes.
 FETCH_TIMEOUT = 20.0
+#: Bytes read before the receiver first tries to make sense of the media (doubling while it
+#: cannot); a progressive stream starts playing from there while the rest keeps coming.
+PROBE_AFTER = 1024 * 1024
 #: How much of the body a seek's ranged GET reads before closing (bytes).
 SEEK_READ = 64 * 1024
 
@@ -182,6 +186,7 @@ class Fetch:
     remote: str | None = None  # the server's address
     error: str | None = None
     probe: dict[str, Any] | None = None
+    complete: bool = False  # the whole body was read
 
 
 @dataclass
@@ -300,6 +305,7 @@ class CastStandin:
         self.received: list[tuple[str, str]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._finish_handle: asyncio.TimerHandle | None = None
+        self._download: asyncio.Task[Any] | None = None  # the current media's download
         self._http: Any = None
         self.on_app_change: Any = None  # callable(App) — lets the mDNS side update the TXT record
 
@@ -497,6 +503,9 @@ class CastStandin:
                 conn.send(old.transport_id, sender, NS_CONNECTION, {"type": "CLOSE"})
                 conn.virtual.discard((sender, old.transport_id))
         self._stop_clock()
+        if self._download is not None:
+            self._download.cancel()
+            self._download = None
         self.media = None
         self.app = self._new_app(app_id)
         if self.on_app_change is not None:
@@ -649,7 +658,7 @@ class CastStandin:
             self._http = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(force_close=True),
                 headers={"User-Agent": USER_AGENT},
-                timeout=aiohttp.ClientTimeout(total=FETCH_TIMEOUT),
+                timeout=aiohttp.ClientTimeout(sock_connect=FETCH_TIMEOUT, sock_read=FETCH_TIMEOUT),
                 auto_decompress=False,
             )
         return self._http
@@ -667,12 +676,7 @@ class CastStandin:
         try:
             http = await self._session()
             async with http.get(fetch.url, headers=headers, allow_redirects=True) as resp:
-                transport = resp.connection.transport if resp.connection else None
-                if transport is not None:
-                    fetch.local = _addr(transport.get_extra_info("sockname"))
-                    fetch.remote = _addr(transport.get_extra_info("peername"))
-                fetch.status = resp.status
-                fetch.headers = {k: v for k, v in resp.headers.items()}
+                self._record(fetch, resp)
                 if resp.status >= 300:
                     return False
                 async for chunk in resp.content.iter_chunked(64 * 1024):
@@ -687,16 +691,69 @@ class CastStandin:
             return False
 
     async def _fetch_media(self, url: str) -> tuple[float | None, int | None]:
-        """GET the whole file like a media element does, then make sure it is media."""
+        """GET the media like a media element does: ``(duration, None)`` once enough of it was
+        read to know it is media (the rest keeps downloading in the background, as a progressive
+        stream does), else ``(None, error code)``."""
         fetch = Fetch("load", url, "bytes=0-")
-        with tempfile.NamedTemporaryFile(prefix="cast-standin-", suffix=".media") as tmp:
-            if not await self._get(fetch, None, tmp):
-                return None, ERR_MEDIA_NETWORK
-            tmp.flush()
-            fetch.probe = await _ffprobe(tmp.name)
-        if fetch.probe is None or not fetch.probe.get("streams"):
-            return None, ERR_MEDIA_DECODE
-        return _duration(fetch.probe), None
+        loaded: asyncio.Future[tuple[float | None, int | None]] = asyncio.get_running_loop().create_future()
+        if self._download is not None:
+            self._download.cancel()
+        self._download = self._spawn(self._stream(fetch, loaded))
+        await asyncio.wait([loaded])
+        return (None, ERR_MEDIA_NETWORK) if loaded.cancelled() else loaded.result()
+
+    async def _stream(self, fetch: Fetch, loaded: asyncio.Future[Any]) -> None:
+        import aiohttp
+
+        def settle(result: tuple[float | None, int | None]) -> None:
+            if not loaded.done():
+                loaded.set_result(result)
+
+        self.fetches.append(fetch)
+        if self.fail_fetch:
+            fetch.error = "network unreachable (fail_fetch)"
+            settle((None, ERR_MEDIA_NETWORK))
+            return
+        try:
+            with tempfile.NamedTemporaryFile(prefix="cast-standin-", suffix=".media") as tmp:
+                http = await self._session()
+                async with http.get(fetch.url, headers={"Range": fetch.range or "bytes=0-"}) as resp:
+                    self._record(fetch, resp)
+                    if resp.status >= 300:
+                        settle((None, ERR_MEDIA_NETWORK))
+                        return
+                    probe_at = PROBE_AFTER
+                    async for chunk in resp.content.iter_chunked(64 * 1024):
+                        tmp.write(chunk)
+                        fetch.bytes += len(chunk)
+                        if not loaded.done() and fetch.bytes >= probe_at:
+                            tmp.flush()
+                            probe = await _ffprobe(tmp.name)
+                            if probe and probe.get("streams"):
+                                fetch.probe = probe
+                                settle((_duration(probe), None))
+                            probe_at *= 2
+                fetch.complete = True
+                if not loaded.done():
+                    tmp.flush()
+                    fetch.probe = await _ffprobe(tmp.name)
+                    ok = fetch.probe is not None and fetch.probe.get("streams")
+                    settle((_duration(fetch.probe), None) if ok else (None, ERR_MEDIA_DECODE))
+        except (TimeoutError, aiohttp.ClientError, OSError) as err:
+            fetch.error = f"{type(err).__name__}: {err}"
+            settle((None, ERR_MEDIA_NETWORK))
+        finally:
+            if not loaded.done():  # cancelled: a new LOAD or the app stopped
+                loaded.cancel()
+
+    @staticmethod
+    def _record(fetch: Fetch, resp: Any) -> None:
+        transport = resp.connection.transport if resp.connection else None
+        if transport is not None:
+            fetch.local = _addr(transport.get_extra_info("sockname"))
+            fetch.remote = _addr(transport.get_extra_info("peername"))
+        fetch.status = resp.status
+        fetch.headers = dict(resp.headers.items())
 
     async def _fetch_hls(self, url: str) -> tuple[float | None, int | None]:
         """GET the playlist, then let ffprobe follow it to the segments."""

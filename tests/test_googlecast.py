@@ -31,7 +31,7 @@ from omnimedia.plugins.googlecast.renderer import (
     map_state,
 )
 
-from .cast_standin import CastStandin, openssl_unavailable_reason
+from .cast_standin import PROBE_AFTER, CastStandin, openssl_unavailable_reason
 from .mediagen import make_mp4
 
 pytestmark = pytest.mark.skipif(openssl_unavailable_reason() is not None, reason=str(openssl_unavailable_reason()))
@@ -46,6 +46,12 @@ def media(tmp_path_factory) -> Path:
     make_mp4(folder / "clip.mp4", duration=10)
     (folder / "clip.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:01.000\nHello\n", encoding="utf-8")
     (folder / "broken.mp4").write_bytes(b"this is not a video" * 100)
+    subprocess.run(  # fragmented MP4 as a progressive transcode sends it, > PROBE_AFTER bytes
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=6",
+         "-vf", "noise=alls=16:allf=t", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "20", "-pix_fmt", "yuv420p",
+         "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", str(folder / "progressive.mp4")],
+        check=True,
+    )
     (folder / "hls").mkdir()
     subprocess.run(
         ["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", str(folder / "clip.mp4"), "-c", "copy", "-f", "hls",
@@ -225,6 +231,44 @@ async def test_hls(standin, renderer_for, file_server) -> None:
     assert snap["media"]["media"]["contentType"] == "application/vnd.apple.mpegurl"
     status = await renderer.status()
     assert status.state == "playing" and status.duration == pytest.approx(10.0, abs=0.5)
+
+
+async def test_progressive_stream_plays_before_it_ends(standin, renderer_for, media) -> None:
+    """A stream of unknown length that is still being produced (the hub's progressive remux or
+    transcode): the device plays once it has enough, and keeps reading."""
+    data = (media / "progressive.mp4").read_bytes()
+    assert len(data) > 2 * PROBE_AFTER
+    release = asyncio.Event()
+
+    async def stream(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "video/mp4"})  # chunked, no length
+        await response.prepare(request)
+        await response.write(data[: len(data) // 2])
+        await release.wait()
+        await response.write(data[len(data) // 2:])
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_get("/stream", stream)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/stream"
+    try:
+        renderer = await renderer_for(standin)
+        await renderer.play(CastMedia(url=url, mime_type="video/mp4", title="Live remux", duration=6.0))
+        [fetch] = standin.snapshot()["fetches"]
+        assert fetch["status"] == 200 and "Content-Length" not in fetch["headers"]
+        assert not fetch["complete"] and PROBE_AFTER <= fetch["bytes"] < len(data)
+        status = await renderer.status()
+        assert status.state == "playing" and status.duration == 6.0
+        release.set()
+        await wait_until(lambda: standin.snapshot()["fetches"][0]["complete"], "the rest of the stream")
+        assert standin.snapshot()["fetches"][0]["bytes"] == len(data)
+    finally:
+        release.set()
+        await runner.cleanup()
 
 
 async def test_a_url_the_device_cannot_load_is_an_error(standin, renderer_for, file_server) -> None:
