@@ -294,7 +294,7 @@ class Discovery:
 
     async def _start_ssdp(self, conf: Mapping[str, Any]) -> None:
         """Start SSDP browsing (see :mod:`.ssdp`); never raises."""
-        if not conf.get("ssdp", conf.get("zeroconf", True)):
+        if not conf.get("ssdp", True):
             return
         from .ssdp import SsdpDiscovery
 

@@ -43,7 +43,7 @@ def minimal_config(media_dirs: list[Path] = (), extra: str = "", database_url: s
     return (
         "hub:\n  host: 127.0.0.1\n  port: 0\n  log_level: debug\n"
         f"{db}libraries:\n{libs}"
-        "discovery:\n  zeroconf: false\n  advertise: false\n"
+        "discovery:\n  zeroconf: false\n  ssdp: false\n  advertise: false\n"
         f"{extra}"
     )
 

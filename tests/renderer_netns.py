@@ -165,12 +165,12 @@ class Gmediarender:
 
 def hub_config(ns: RendererNamespace, media_dirs: list[Path] = (), extra: str = "") -> str:
     """A hub configuration for casting tests: HTTP on every address (``0.0.0.0``, so the media
-    URL must be made from the route to the renderer), discovery (SSDP follows the ``zeroconf``
-    switch) bound to the veth address only, no mDNS advertisement."""
+    URL must be made from the route to the renderer), discovery (SSDP only, mDNS off)
+    bound to the veth address only."""
     libs = "".join(f"  - path: {str(d)!r}\n    type: mixed\n" for d in media_dirs) or "  []\n"
     return (
         "hub:\n  host: 0.0.0.0\n  port: 0\n  log_level: debug\n"
         f"libraries:\n{libs}"
-        f"discovery:\n  zeroconf: true\n  advertise: false\n  interfaces: [{ns.hub_address!r}]\n"
+        f"discovery:\n  zeroconf: false\n  ssdp: true\n  advertise: false\n  interfaces: [{ns.hub_address!r}]\n"
         f"{extra}"
     )

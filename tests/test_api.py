@@ -55,7 +55,7 @@ async def test_config_is_redacted(hub_factory, client, tmp_path):
     text = (
         "hub:\n  host: 127.0.0.1\n  port: 0\n"
         "database:\n  url: !secret indexer_token_url\n"
-        "discovery:\n  zeroconf: false\n  advertise: false\n"
+        "discovery:\n  zeroconf: false\n  ssdp: false\n  advertise: false\n"
     )
     # A !secret value must never be sent back, even where the value is not a password.
     write_config(cdir, "indexer_token_url: 'sqlite+aiosqlite:///" + str(cdir / "db.sqlite") + "'\n", "secrets.yaml")

@@ -94,7 +94,7 @@ def test_first_run_writes_defaults_serves_and_stops_cleanly(tmp_path: Path) -> N
 
 
 def test_run_reports_a_port_in_use(tmp_path: Path) -> None:
-    write_config(tmp_path, "hub:\n  host: 127.0.0.1\n  port: 8765\ndiscovery:\n  zeroconf: false\n")
+    write_config(tmp_path, "hub:\n  host: 127.0.0.1\n  port: 8765\ndiscovery:\n  zeroconf: false\n  ssdp: false\n")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
@@ -154,7 +154,7 @@ async def test_search_prints_decisions_and_indexer_errors(tmp_path: Path, torzna
     config = tmp_path / "config"
     write_config(config, f"""
         hub: {{host: 127.0.0.1, port: 0}}
-        discovery: {{zeroconf: false, advertise: false}}
+        discovery: {{zeroconf: false, ssdp: false, advertise: false}}
         plugins:
           - {{platform: torznab, name: Good, url: "{torznab_feed.url}"}}
           - {{platform: torznab, name: Down, url: "http://127.0.0.1:1", timeout: 2}}

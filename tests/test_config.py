@@ -56,7 +56,7 @@ def test_tags_secret_include_dir_named_env_var(tmp_path: Path, monkeypatch: pyte
         ("hub:\n  port: 99999\n", "configuration.yaml, line 2: value must be at most 65535 for 'hub -> port', got 99999"),
         ("hub:\n  log_level: loud\n", "line 2: value must be one of ['debug', 'error', 'info', 'warning'] for 'hub -> log_level'"),
         ("hub: {}\nlibrarys: []\n", "configuration.yaml, line 2: unknown key 'librarys' (did you mean 'libraries'?); valid keys here:"),
-        ("hub:\n  prot: 1\n", "unknown key 'hub -> prot' (did you mean 'port'?); valid keys here: host, log_level, name, plugin_setup_timeout, port"),
+        ("hub:\n  prot: 1\n", "unknown key 'hub -> prot' (did you mean 'port'?); valid keys here: external_url, host, log_level, name, plugin_setup_timeout, port"),
         ("database:\n  url: !secret nope\n", "configuration.yaml, line 2: secret 'nope' is not defined in secrets.yaml"),
         ("libraries: !include missing.yaml\n", "configuration.yaml, line 1: !include: file not found"),
         ("hub:\n  name: !env_var OMNI_SURELY_UNSET_VAR\n", "line 2: environment variable 'OMNI_SURELY_UNSET_VAR' is not set"),

@@ -165,7 +165,7 @@ def test_cli_run_refuses_to_start_on_a_locked_database(tmp_path: Path, lock_hold
         "hub:\n  host: 127.0.0.1\n  port: 0\n"
         f"database:\n  url: 'sqlite:///{path}'\n"
         "libraries: []\n"
-        "discovery:\n  zeroconf: false\n  advertise: false\n",
+        "discovery:\n  zeroconf: false\n  ssdp: false\n  advertise: false\n",
         encoding="utf-8",
     )
     lock_holder(path, 300, journal="delete")

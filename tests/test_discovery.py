@@ -154,7 +154,7 @@ async def test_devices_survive_restart(hub_factory, tmp_path) -> None:
 
 async def test_mdns_that_cannot_start_leaves_the_hub_running(hub_factory, caplog) -> None:
     text = minimal_config().replace(
-        "discovery:\n  zeroconf: false\n  advertise: false\n",
+        "discovery:\n  zeroconf: false\n  ssdp: false\n  advertise: false\n",
         "discovery:\n  zeroconf: true\n  advertise: true\n  interfaces: [no-such-if0]\n",
     )
     assert "no-such-if0" in text

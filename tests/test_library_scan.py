@@ -22,7 +22,7 @@ def library_config(libs: list[tuple[Path, str]], extra: str = "", database_url: 
     return (
         "hub:\n  host: 127.0.0.1\n  port: 0\n"
         f"{db}libraries:\n{entries}"
-        "discovery:\n  zeroconf: false\n  advertise: false\n"
+        "discovery:\n  zeroconf: false\n  ssdp: false\n  advertise: false\n"
         f"{extra}"
     )
 

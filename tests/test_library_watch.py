@@ -17,7 +17,7 @@ def watched_config(root: Path) -> str:
     return (
         "hub:\n  host: 127.0.0.1\n  port: 0\n"
         f"libraries:\n  - path: {str(root)!r}\n    type: mixed\n    watch: true\n"
-        "discovery:\n  zeroconf: false\n  advertise: false\n"
+        "discovery:\n  zeroconf: false\n  ssdp: false\n  advertise: false\n"
     )
 
 

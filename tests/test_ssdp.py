@@ -69,8 +69,8 @@ def test_description_keys_need_the_description() -> None:
     assert matches({"deviceType": MEDIA_RENDERER}, NOTIFY_SERVICE, DESCRIPTION) is True
 
 
-async def test_plugins_declare_matchers_and_ssdp_follows_zeroconf(hub_factory) -> None:
-    hub = await hub_factory()  # minimal_config: zeroconf (and with it SSDP) off
+async def test_plugins_declare_matchers_and_ssdp_can_be_switched_off(hub_factory) -> None:
+    hub = await hub_factory()  # minimal_config: discovery -> ssdp: false
     assert ssdp_matchers(hub.plugins)["dlna"] == [{"st": MEDIA_RENDERER}]
     assert hub.discovery.ssdp is None
 

@@ -69,7 +69,7 @@ def device_of(hub: Any, udn: str) -> Callable[[], Any]:
 async def test_renderer_found_and_byebye(ns: RendererNamespace, renderer: Gmediarender, hub_factory, tmp_path: Path) -> None:
     hub = await hub_factory(config_text=hub_config(ns))
     events: list[dict[str, Any]] = []
-    # Only SSDP events: mDNS runs too (SSDP follows the zeroconf switch) and may see other tests' devices.
+    # Only SSDP events (mDNS is off in this hub, but stay strict about the source).
     hub.bus.listen(EVENT_DISCOVERY, lambda e: events.append(dict(e.data)), lambda e: e.data.get("source") == "ssdp")
     assert hub.discovery.ssdp is not None and hub.discovery.ssdp.addresses == [ns.hub_address]
 

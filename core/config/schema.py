@@ -27,6 +27,9 @@ HUB_SCHEMA = vol.Schema(
         vol.Optional("port", default=DEFAULT_PORT): vol.All(vol.Coerce(int), vol.Range(min=0, max=65535)),
         vol.Optional("log_level", default="info"): vol.In(LOG_LEVELS),
         vol.Optional("plugin_setup_timeout", default=30.0): vol.All(vol.Coerce(float), vol.Range(min=0.1)),
+        # The address devices on the network use to reach the hub, when it is not the one they
+        # would see directly (a reverse proxy, a port mapping): http(s)://host[:port]
+        vol.Optional("external_url"): vol.All(str, vol.Match(r"^https?://[^/\s]+/?$", msg="must be http(s)://host[:port]")),
     }
 )
 
@@ -52,6 +55,7 @@ DATABASE_SCHEMA = vol.Schema({vol.Optional("url"): str})
 DISCOVERY_SCHEMA = vol.Schema(
     {
         vol.Optional("zeroconf", default=True): bool,
+        vol.Optional("ssdp", default=True): bool,
         vol.Optional("advertise", default=True): bool,
         vol.Optional("interfaces"): [str],
     }
