@@ -19,6 +19,7 @@
 #   gmediarender      real DLNA/UPnP media renderer the casting tests drive over SSDP + SOAP
 #   gstreamer1.0-libav  lets gmediarender decode H.264/AAC (without it, playback fails silently)
 #   gstreamer1.0-plugins-good  its HTTP source (souphttpsrc) and MP4/Matroska demuxers
+#   gstreamer1.0-plugins-bad   its MPEG-TS demuxer (what the dlna_generic profile streams)
 #   nginx-light       the reference server in the direct-play throughput benchmark
 set -euo pipefail
 
@@ -38,6 +39,7 @@ PACKAGES=(
   gmediarender
   gstreamer1.0-libav
   gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad
   nginx-light
   ca-certificates
 )

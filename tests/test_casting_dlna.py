@@ -296,15 +296,8 @@ async def test_transcoded_cast_and_its_session_end_with_the_renderer(
     """VP9/Opus in WebM is not for a DLNA TV: the playback engine transcodes it in a session;
     the renderer plays the stream, and when the renderer dies the session and its ffmpeg end.
 
-    The built-in ``dlna_generic`` transcodes into MPEG-TS, which this machine's gmediarender
-    cannot demux (GStreamer's tsdemux is in gst-plugins-bad, not installed: "Missing decoder:
-    MPEG-2 Transport Stream" while it reports PLAYING). The profile is therefore replaced, the
-    way a user would for such a renderer, by one that transcodes into fragmented MP4."""
-    profile = (
-        "playback:\n  device_profiles:\n"
-        "    - {name: dlna_generic, extends: dlna_generic, transcode_container: mp4}\n"
-    )
-    hub = await hub_factory(config_text=hub_config(ns, [webm_dir], profile))
+    The built-in ``dlna_generic`` profile transcodes into MPEG-TS, as DLNA TVs expect."""
+    hub = await hub_factory(config_text=hub_config(ns, [webm_dir]))
     await hub.library.scan()
     [item], _ = await hub.library.list_items(limit=5)
     await wait_until(lambda: hub.casting.get(renderer.udn), "the renderer found over SSDP", log=renderer.log)
