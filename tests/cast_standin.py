@@ -44,7 +44,8 @@ Two ways to run it:
 - as a device in a network namespace: ``python cast_standin.py serve --uuid … --advertise ADDR``
   run with ``ip netns exec``; it advertises ``_googlecast._tcp.local.`` with python-zeroconf and
   takes JSON-line commands on stdin (``{"cmd": "state"}``, ``"vanish"``, ``"goodbye"``,
-  ``"quit"``), answering one JSON line each. :class:`StandinProcess` drives it from a test, and
+  ``{"cmd": "rename", "name": …}``, ``"quit"``), answering one JSON line each; its TXT record
+  follows the running app (``st``, ``rs``) and the name, as a device's does. :class:`StandinProcess` drives it from a test, and
   :class:`RootLink` makes the namespace joined to the test's own (root) namespace by a veth pair.
 """
 
@@ -891,7 +892,7 @@ async def _serve_main(args: argparse.Namespace) -> None:
         info = service()
         await (await aiozc.async_register_service(info))
 
-        def app_changed(_app: App) -> None:
+        def republish(_app: App | None = None) -> None:
             nonlocal info
             if aiozc is None or info is None:
                 return
@@ -900,7 +901,7 @@ async def _serve_main(args: argparse.Namespace) -> None:
             update_tasks.add(task)
             task.add_done_callback(update_tasks.discard)
 
-        standin.on_app_change = app_changed
+        standin.on_app_change = republish
 
     loop = asyncio.get_running_loop()
     print(json.dumps({"ok": "start", "port": standin.port}), flush=True)
@@ -909,10 +910,15 @@ async def _serve_main(args: argparse.Namespace) -> None:
             line = await loop.run_in_executor(None, sys.stdin.readline)
             if not line:
                 break
-            cmd = json.loads(line).get("cmd")
+            msg = json.loads(line)
+            cmd = msg.get("cmd")
             answer: dict[str, Any] = {"ok": cmd}
             if cmd == "state":
                 answer["state"] = standin.snapshot()
+            elif cmd == "rename":  # the user renames the device (Google Home app): new TXT fn
+                standin.friendly_name = msg["name"]
+                if standin.on_app_change is not None:
+                    standin.on_app_change(None)
             elif cmd == "vanish":
                 await standin.vanish()
             elif cmd == "goodbye" and aiozc is not None and info is not None:
@@ -969,10 +975,10 @@ class StandinProcess:
             raise RuntimeError(f"cast stand-in exited ({self.proc.returncode}); log:\n{self.tail()}")
         return json.loads(line)
 
-    async def command(self, cmd: str, timeout: float = 20.0) -> dict[str, Any]:
+    async def command(self, cmd: str, timeout: float = 20.0, **fields: Any) -> dict[str, Any]:
         assert self.proc and self.proc.stdin
         async with self._lock:
-            self.proc.stdin.write(json.dumps({"cmd": cmd}).encode() + b"\n")
+            self.proc.stdin.write(json.dumps({"cmd": cmd, **fields}).encode() + b"\n")
             await self.proc.stdin.drain()
             answer = await self._read(timeout)
         if answer.get("ok") != cmd:
@@ -987,6 +993,9 @@ class StandinProcess:
 
     async def goodbye(self) -> None:
         await self.command("goodbye")
+
+    async def rename(self, name: str) -> None:
+        await self.command("rename", name=name)
 
     def tail(self, chars: int = 4000) -> str:
         try:

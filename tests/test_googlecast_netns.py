@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from omnimedia.core.casting.types import CastError
+from omnimedia.core.const import EVENT_STATE_CHANGED
 from omnimedia.plugins.googlecast import renderers
 
 from .cast_standin import RootLink, StandinProcess, openssl_unavailable_reason
@@ -133,6 +134,13 @@ async def test_found_over_mdns_and_plays_an_item(hub, device, link, media_dir) -
         "Living Room TV", "Google", "Chromecast", "discovered")
     assert entry.connection["port"] == 8009 and entry.connection["properties"]["ca"] == "4101"
     assert entity_state(hub, uid).state == "idle"
+    entity_id = entity_state(hub, uid).entity_id
+    states: list[str] = []
+    hub.bus.listen(
+        EVENT_STATE_CHANGED,
+        lambda e: states.append(e.data["new_state"].state),
+        lambda e: e.data["entity_id"] == entity_id and e.data["new_state"] is not None,
+    )
 
     item = await item_id(hub)
     started = await hub.casting.cast(uid, item)
@@ -160,6 +168,17 @@ async def test_found_over_mdns_and_plays_an_item(hub, device, link, media_dir) -
     assert playing.attributes["media_url"] == started["url"]
     assert (playing.attributes["media_item_id"], playing.attributes["media_title"]) == (item, started["title"])
     assert playing.attributes["media_duration"] == pytest.approx(12, abs=0.5)
+    # The device's TXT record follows the running app (st=1, rs=…) and its name: renamed while
+    # it plays, the hub takes the new name and the entity keeps what the device reports
+    # instead of passing through "idle".
+    await device.rename("Lounge TV")
+    await wait_until(lambda: hub.devices.get_by_key("googlecast", uid).name == "Lounge TV", "the new name")
+    props = hub.devices.get_by_key("googlecast", uid).connection["properties"]
+    assert (props["fn"], props["st"], props["rs"]) == ("Lounge TV", "1", "Default Media Receiver")
+    assert renderer.name == "Lounge TV"
+    assert entity_state(hub, uid).state == "playing"
+    cast_started = next(i for i, state in enumerate(states) if state in ("buffering", "playing"))
+    assert "idle" not in states[cast_started:], states
 
     paused = await hub.casting.control(uid, "pause")
     assert paused["state"] == "paused"

@@ -165,6 +165,17 @@ async def omnimedia_teardown(hub: Any) -> None:
 @hookimpl
 async def omnimedia_discovered(hub: Any, discovery: DiscoveryInfo) -> None:
     props = discovery.properties
+    runtime = _RUNTIMES.get(hub)
+    known = runtime.renderers.get(discovery.unique_id) if runtime is not None else None
+    entity = hub.entities.get_by_key(PLATFORM, discovery.unique_id)
+    device = hub.devices.get_by_key(PLATFORM, discovery.unique_id)
+    if runtime is not None and known is not None and known.connected and entity and device:
+        # A connected device changed its record (its TXT follows the running app, st/rs): keep
+        # the state it reports rather than resetting the entity to idle in between.
+        fields = {"name": props.get("fn") or None, "model": props.get("md") or device.model}
+        hub.devices.update(device.id, **fields)
+        await runtime.found(discovery, entity.entity_id)
+        return
     entity = register_media_player(
         hub,
         PLATFORM,
@@ -174,6 +185,5 @@ async def omnimedia_discovered(hub: Any, discovery: DiscoveryInfo) -> None:
         model=props.get("md"),
         attributes={"cast_id": props.get("id")},
     )
-    runtime = _RUNTIMES.get(hub)
     if runtime is not None:
         await runtime.found(discovery, entity.entity_id)
