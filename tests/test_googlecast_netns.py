@@ -202,6 +202,10 @@ async def test_found_over_mdns_and_plays_an_item(hub, device, link, media_dir) -
     assert (state["media"]["playerState"], state["media"]["idleReason"]) == ("IDLE", "CANCELLED")
     await wait_until(lambda: entity_state(hub, uid).state == "stopped", "the entity to follow")
 
+    assert renderer.threads_alive()  # still connected, following the device
+    await hub.stop()
+    assert not renderer.threads_alive()  # the hub's stop closed the connection and joined it
+
 
 async def _cast_state(hub, uid: str, state: str, past: float | None = None) -> dict[str, Any] | None:
     status = await hub.casting.refresh(uid)
