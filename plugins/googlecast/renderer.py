@@ -33,7 +33,9 @@ device's own status messages keep :attr:`GoogleCastRenderer.current` up to date.
 connection is retried once right away; if that fails the socket thread ends, the state becomes
 ``unavailable`` and commands raise :class:`RendererUnavailable` until one finds the device again.
 A device that cannot be reached costs one attempt per command and no thread in between.
-:meth:`GoogleCastRenderer.close` stops and joins every socket thread.
+:meth:`GoogleCastRenderer.close` stops and joins every socket thread. Reads and writes of each
+connection's TLS socket are serialised (:func:`serialize_socket_io`): pychromecast alone writes
+from several threads at once, which corrupts the connection.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ REQUEST_TIMEOUT = 10.0
 #: Seconds ``LOAD`` may take: the device fetches and buffers the media first. (The casting
 #: manager gives a whole ``play()`` 15 s.)
 LOAD_TIMEOUT = 12.0
-#: Seconds a command waits for a first connection still being made before giving up.
+#: Seconds a command waits for a connection being made before giving up.
 CONNECT_WAIT = 8.0
 #: ``ca`` TXT bit for "has video output" (Cast device capabilities).
 CAPABILITY_VIDEO_OUT = 0x01
