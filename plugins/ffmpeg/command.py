@@ -3,15 +3,14 @@
 **Streams.** Every stream of the source is mapped explicitly, in the source's order
 (``-map 0:0 -map 0:1 …``: what ``-map 0`` maps), except those the output container cannot hold,
 which are listed in the plan's ``dropped`` with the reason. Video streams are encoded with the
-profile's codec, except cover art (``attached_pic``), which is copied — as an ``attached_pic``
-stream in MP4/QuickTime (``covr``), and as a Matroska *attachment* in Matroska (ffmpeg's
-Matroska demuxer shows a picture attachment as an ``attached_pic`` video stream, but its muxer
-(5.1) would write such a stream back as a one-frame video track, so the picture is extracted to
-a temporary file next to the destination and attached with ``-attach`` and its file name and
-MIME type). Audio is copied (or encoded
-with the profile's ``audio``), subtitles are copied, chapters and global metadata are copied
-(``-map_chapters 0 -map_metadata 0``); stream metadata (language, title) and dispositions follow
-each mapped stream (ffmpeg's default).
+profile's codec. Cover art (``attached_pic``) is copied: as an ``attached_pic`` stream in
+MP4/QuickTime (``covr``), and as an *attachment* in Matroska — ffmpeg's Matroska demuxer shows a
+picture attachment as an ``attached_pic`` video stream, but its muxer (5.1) would write such a
+stream back as a one-frame video track, so the picture is extracted to a temporary file next to
+the destination and attached with ``-attach``, its file name and its MIME type. Audio is copied
+(or encoded with the profile's ``audio``), subtitles are copied, chapters and global metadata
+are copied (``-map_chapters 0 -map_metadata 0``); stream metadata (language, title) and
+dispositions follow each mapped stream (ffmpeg's default).
 
 **Containers.** ``container: source`` keeps the source's container when it can hold the video
 codec: Matroska stays Matroska, MP4 stays MP4, QuickTime stays QuickTime; everything else (WebM,
@@ -28,8 +27,8 @@ trying them):
 - MP4: audio AAC, MP3, AC-3, E-AC-3, ALAC, Opus, DTS; other audio (FLAC, TrueHD, PCM, Vorbis) is
   converted (to the profile's ``audio`` codec, or AAC when that is ``copy``). Text subtitles are
   converted to ``mov_text`` (ASS styling is lost); VobSub is copied; PGS and DVB subtitles cannot
-  be held. Attachments and data streams are dropped. HEVC gets the ``hvc1`` tag (Apple players
-  and Safari need it; source: Apple's HLS authoring specification, 1.10) and the file gets
+  be held. Attachments and data streams are dropped. HEVC gets the ``hvc1`` tag (QuickTime, Safari and
+  Apple TV play HEVC in MP4 only when it is tagged ``hvc1``, not ffmpeg's default ``hev1``) and the file gets
   ``+faststart`` (the index at the front, so browsers can play it while it downloads).
 - QuickTime (``.mov``): audio AAC, MP3, AC-3, E-AC-3, ALAC, PCM; text subtitles → ``mov_text``;
   no image subtitles, attachments or data.
