@@ -313,3 +313,19 @@ async def test_hub_stop_ends_hls_ffmpeg_and_sweeps_leftovers(hub_factory, media,
     again = await hub_factory(media_dirs=[media["movie"].parent], extra=EXTRA, config_dir=config)
     assert not leftover.exists()
     assert list(again.playback.sessions.folder.iterdir()) == []
+
+
+async def test_ffmpeg_failure_is_a_clear_error_not_a_hang(hub_factory, media):
+    hub = await hub_factory(media_dirs=[media["movie"].parent], extra=EXTRA + "  video_encoder: no_such_encoder\n")
+    await hub.library.scan()
+    items, _ = await hub.library.list_items(text="Old.Film", limit=1)
+    plan = await hub.playback.prepare(items[0]["id"], profile="chromecast")
+    host, port = hub.http.bound_address()
+    folder = f"http://{host}:{port}" + plan.url.rsplit("/", 1)[0]
+    async with aiohttp.ClientSession() as http:
+        status, _, body = await asyncio.wait_for(get(http, folder + "/segments/0.ts"), 30)
+    assert status == 500
+    assert "no_such_encoder" in body.decode()
+    session = hub.playback.get_session(plan.session_id)
+    assert session.state == "error" and "no_such_encoder" in session.error
+    assert ffmpeg.running() == []

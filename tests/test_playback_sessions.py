@@ -182,3 +182,24 @@ async def test_hub_stop_ends_a_stream_in_flight(hub_factory, media):
     assert procs[0].returncode is not None
     assert ffmpeg.running() == []
     assert not session.folder.exists()
+
+
+async def test_stopping_a_session_whose_client_stalls(hub_factory, media):
+    # The client keeps the connection open but stops reading: ffmpeg blocks on its full pipe and
+    # the response on a full socket. Stopping the session must still end ffmpeg at once.
+    hub, base, ids = await hub_with(hub_factory, media)
+    plan = await hub.playback.prepare(ids["long"], profile="desktop_browser", max_bitrate=300_000)
+    session = hub.playback.get_session(plan.session_id)
+    async with aiohttp.ClientSession() as http:
+        resp = await http.get(base + plan.url)
+        await resp.content.read(4096)
+        await asyncio.sleep(1.5)  # ffmpeg fills the pipe and the socket meanwhile
+        procs = session.processes()
+        assert len(procs) == 1
+        started = time.monotonic()
+        async with http.delete(f"{base}/api/playback/sessions/{plan.session_id}") as deleted:
+            assert deleted.status == 204
+        assert time.monotonic() - started < 5
+        assert procs[0].returncode is not None and not os.path.exists(f"/proc/{procs[0].pid}")
+        resp.close()
+    assert ffmpeg.running() == []

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import ffmpeg as ffmpeg_python
 
+from ..const import EVENT_HUB_STOP
 from ..library.probe import ProbeTimeout, error_text, probe
 from .command import TS_AUDIO_CODECS, TS_VIDEO_CODECS, NotStreamable, stream_plan
 from .hls import EXACT_SEEK_FORMATS, PLAYLIST_MIME, HlsSession, KeyframeCache
@@ -73,6 +74,8 @@ class PlaybackManager:
         self.keyframes = KeyframeCache(self.transcode_dir / "keyframes")
         self.positions: Any = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._unlisten: Any = None
+        self._early_stop: asyncio.Future[Any] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -86,14 +89,26 @@ class PlaybackManager:
         if removed:
             _LOGGER.info("removed %d session folder(s) left by an earlier run in %s", removed, self.sessions.folder)
         self.sessions.start()
+        # End the streams as soon as the hub starts stopping: the web server, stopped before this
+        # manager, would otherwise wait for responses that stream until the end of the item.
+        self._unlisten = self.hub.bus.listen(EVENT_HUB_STOP, self._hub_stopping)
+
+    def _hub_stopping(self, _event: Any) -> None:
+        if self._early_stop is None:
+            self._early_stop = asyncio.ensure_future(self.sessions.stop())
 
     async def stop(self) -> None:
         """End every session and its ffmpeg processes."""
-        for task in list(self._tasks):
+        if self._unlisten is not None:
+            self._unlisten()
+            self._unlisten = None
+        if self._early_stop is not None:
+            await asyncio.gather(self._early_stop, return_exceptions=True)
+        await self.sessions.stop()
+        for task in list(self._tasks):  # subtitle conversions started for sessions
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.sessions.stop()
 
     # -- planning -------------------------------------------------------------------------------
     def profile(self, name: str | None) -> DeviceProfile:

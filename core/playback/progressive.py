@@ -12,14 +12,13 @@ says to seek with ``?start=``.
 
 The process never outlives the response: when a write fails because the client went away, when
 the client's connection closes while ffmpeg is still silent, or when the handler is cancelled,
-the process is ended at once (SIGTERM while its stdout is drained so it cannot block on a full
-pipe, SIGKILL after :data:`~.sessions.PROCESS_GRACE` seconds).
+the process is ended at once (SIGTERM while its stdout is read to the end by :class:`Pump`, so it
+cannot block on a full pipe, SIGKILL after :data:`~.sessions.PROCESS_GRACE` seconds).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
@@ -88,6 +87,7 @@ class ProgressiveSession(Session):
         super().__init__(**kwargs)
         self.subtitles_url = subtitles_url
         self._proc: ffmpeg.FfmpegProcess | None = None
+        self._pump: Pump | None = None
         self._source_name: str | None = None
         self.stream_start = self.start  # where the current / last stream began (s)
 
@@ -140,58 +140,47 @@ class ProgressiveSession(Session):
         )
         with self.busy():
             await proc.start()
-            self._proc = proc
+            pump = Pump(proc)
+            self._proc, self._pump = proc, pump
             self.stream_start = start
             self.state = "streaming"
             self.changed(f"ffmpeg {proc.pid} streaming from {start:g} s")
             try:
-                return await self._pipe(request, proc, headers)
+                return await self._pipe(request, proc, pump, headers)
             finally:
-                if proc.returncode is None:
-                    await self._terminate(proc)
+                await pump.end()
                 if self._proc is proc:
-                    self._proc = None
+                    self._proc = self._pump = None
                     if not self.closed and self.state == "streaming":
                         self.state = "idle"
                     self.changed("stream ended")
 
-    async def _first_chunk(self, request: web.Request, proc: ffmpeg.FfmpegProcess) -> bytes:
-        assert proc.stdout is not None
+    async def _first_chunk(self, request: web.Request, proc: ffmpeg.FfmpegProcess, pump: Pump) -> bytes:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + FIRST_BYTE_TIMEOUT
         while True:
-            chunk = await self._read(request, proc)
-            if chunk is None:  # the client left before the first byte
-                raise ConnectionResetError("the client closed the connection")
+            chunk = await pump.next(DISCONNECT_POLL)
             if chunk:
                 return chunk
-            if proc.stdout.at_eof():
+            if chunk is None:  # the end, before any byte
                 try:
                     await proc.wait()
                 except ffmpeg.FfmpegError as err:
                     self.error = err.message
                     self.state = "error"
                     raise StreamFailed(f"ffmpeg could not stream item {self.item_id}: {err.message}") from err
+                except ffmpeg.FfmpegCancelled as err:
+                    raise StreamFailed(f"the stream of session {self.id} was stopped") from err
                 return b""
+            if _client_gone(request):
+                raise ConnectionResetError("the client closed the connection")
             if loop.time() > deadline:
                 raise StreamFailed(f"ffmpeg sent nothing for item {self.item_id} in {FIRST_BYTE_TIMEOUT:g} s")
 
-    async def _read(self, request: web.Request, proc: ffmpeg.FfmpegProcess) -> bytes | None:
-        """Up to :data:`CHUNK_SIZE` bytes; ``b""`` when nothing came within
-        :data:`DISCONNECT_POLL` seconds or at the end; ``None`` when the client is gone."""
-        assert proc.stdout is not None
+    async def _pipe(self, request: web.Request, proc: ffmpeg.FfmpegProcess, pump: Pump,
+                    headers: dict[str, str]) -> web.StreamResponse:
         try:
-            return await asyncio.wait_for(proc.stdout.read(CHUNK_SIZE), DISCONNECT_POLL)
-        except TimeoutError:
-            transport = request.transport
-            if transport is None or transport.is_closing():
-                return None
-            return b""
-
-    async def _pipe(self, request: web.Request, proc: ffmpeg.FfmpegProcess, headers: dict[str, str]) -> web.StreamResponse:
-        assert proc.stdout is not None
-        try:
-            first = await self._first_chunk(request, proc)
+            first = await self._first_chunk(request, proc, pump)
         except ConnectionResetError:
             _LOGGER.debug("session %s: client left before the first byte", self.id)
             return web.Response(status=499)  # nobody reads it; the connection is gone
@@ -202,18 +191,17 @@ class ProgressiveSession(Session):
             if first:
                 await response.write(first)
             while True:
-                chunk = await self._read(request, proc)
+                chunk = await pump.next(DISCONNECT_POLL)
                 if chunk is None:
-                    raise ConnectionResetError("the client closed the connection")
+                    break
                 if chunk:
                     await response.write(chunk)
-                    continue
-                if proc.stdout.at_eof():
-                    break
+                elif _client_gone(request):
+                    raise ConnectionResetError("the client closed the connection")
             await proc.wait()
-        except (ConnectionResetError, ConnectionError):
+        except ConnectionError:
             _LOGGER.debug("session %s: client disconnected mid-stream; ending ffmpeg %s", self.id, proc.pid)
-            await self._terminate(proc)
+            await pump.end()
             return response
         except ffmpeg.FfmpegCancelled:
             # Ended by a newer request of this session or by the session stopping.
@@ -227,32 +215,75 @@ class ProgressiveSession(Session):
         await response.write_eof()
         return response
 
-    async def _terminate(self, proc: ffmpeg.FfmpegProcess) -> None:
-        """End ``proc`` while draining its stdout, so a process blocked on a full pipe sees the
-        signal at once."""
-        drain = asyncio.ensure_future(_drain(proc))
-        try:
-            await asyncio.shield(proc.terminate(PROCESS_GRACE))
-        finally:
-            drain.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await drain
-
     async def _end_current(self) -> None:
-        proc = self._proc
-        if proc is not None and proc.returncode is None:
-            await self._terminate(proc)
+        pump = self._pump
+        if pump is not None:
+            await pump.end()
 
     async def terminate_processes(self) -> None:
         await self._end_current()
 
 
-async def _drain(proc: ffmpeg.FfmpegProcess) -> None:
-    if proc.stdout is None:
-        return
-    with contextlib.suppress(Exception):
-        while await proc.stdout.read(CHUNK_SIZE):
-            pass
+class Pump:
+    """The one reader of an ffmpeg's stdout: chunks go through a small queue to the response
+    (so a slow client slows ffmpeg down through the pipe), and once :meth:`end` is called the
+    rest is read and dropped until ffmpeg closes its stdout.
+
+    Reading to the end matters on Python 3.11: ``Process.wait()`` returns only once every pipe
+    of the process has reached end of file (``asyncio/base_subprocess.py``), and a pipe whose
+    reader stopped reading (its buffer full, the transport paused) never does — ending such a
+    process would wait forever."""
+
+    def __init__(self, proc: ffmpeg.FfmpegProcess, depth: int = 8) -> None:
+        self.proc = proc
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=depth)
+        self.draining = False
+        self.done = asyncio.Event()
+        self.task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        assert self.proc.stdout is not None
+        try:
+            while chunk := await self.proc.stdout.read(CHUNK_SIZE):
+                if not self.draining:
+                    await self.queue.put(chunk)
+        except Exception:  # a broken pipe is the end of the stream
+            _LOGGER.debug("stdout of ffmpeg %s ended with an error", self.proc.pid, exc_info=True)
+        finally:
+            self.done.set()
+
+    async def next(self, timeout: float) -> bytes | None:
+        """The next chunk; ``b""`` when none came within ``timeout`` seconds; ``None`` at the end."""
+        if self.queue.empty() and self.done.is_set():
+            return None
+        getter = asyncio.ensure_future(self.queue.get())
+        ender = asyncio.ensure_future(self.done.wait())
+        try:
+            await asyncio.wait({getter, ender}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ender.cancel()
+            if not getter.done():
+                getter.cancel()
+        if getter.done() and not getter.cancelled():
+            return getter.result()
+        if self.done.is_set() and self.queue.empty():
+            return None
+        return b""
+
+    async def end(self) -> None:
+        """End ffmpeg at once (SIGTERM, SIGKILL after :data:`~.sessions.PROCESS_GRACE` s) while
+        its stdout is read to the end. Idempotent."""
+        self.draining = True
+        while not self.queue.empty():  # wakes a put() blocked on a full queue
+            self.queue.get_nowait()
+        if self.proc.returncode is None:
+            await asyncio.shield(self.proc.terminate(PROCESS_GRACE))
+        await asyncio.shield(self.done.wait())
+
+
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 def _abort(request: web.Request) -> None:

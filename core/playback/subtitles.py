@@ -201,21 +201,29 @@ class SubtitleStore:
 
         proc = ffmpeg.FfmpegProcess(webvtt_args(path, index), stdout="pipe", description=f"webvtt {index} of {path}")
         chunks: list[bytes] = []
-        async with proc:
-            assert proc.stdout is not None
+        await proc.start()
+        assert proc.stdout is not None
 
-            async def read() -> None:
-                while chunk := await proc.stdout.read(65536):  # type: ignore[union-attr]
-                    chunks.append(chunk)
+        async def read() -> None:
+            while chunk := await proc.stdout.read(65536):  # type: ignore[union-attr]
+                chunks.append(chunk)
 
-            try:
-                await asyncio.wait_for(asyncio.gather(read(), proc.wait()), EXTRACT_TIMEOUT)
-            except ffmpeg.FfmpegError as err:
-                raise SubtitleError(f"subtitle stream {index} could not be converted to WebVTT: {err.message}") from err
-            except TimeoutError:
-                raise SubtitleError(
-                    f"converting subtitle stream {index} to WebVTT took longer than {EXTRACT_TIMEOUT:g} s"
-                ) from None
+        # The reader runs to the end of the pipe whatever happens: on Python 3.11 a process
+        # whose stdout is left unread cannot be waited for (see progressive.Pump).
+        reader = asyncio.ensure_future(read())
+        try:
+            await asyncio.wait_for(asyncio.shield(reader), EXTRACT_TIMEOUT)
+            await proc.wait()
+        except ffmpeg.FfmpegError as err:
+            raise SubtitleError(f"subtitle stream {index} could not be converted to WebVTT: {err.message}") from err
+        except TimeoutError:
+            raise SubtitleError(
+                f"converting subtitle stream {index} to WebVTT took longer than {EXTRACT_TIMEOUT:g} s"
+            ) from None
+        finally:
+            if proc.returncode is None:
+                await asyncio.shield(proc.terminate())
+            await asyncio.gather(reader, return_exceptions=True)
         text = b"".join(chunks).decode("utf-8", "replace")
         if not text.startswith("WEBVTT"):
             raise SubtitleError(f"ffmpeg wrote no WebVTT for subtitle stream {index}")
