@@ -11,6 +11,7 @@ Times are UTC seconds since the epoch, positions and durations seconds, bitrates
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -25,6 +26,10 @@ from .routing import HUB_KEY, Body, Param, Response, RouteTable, path_param
 routes = RouteTable()
 
 _CORS = {hdrs.ACCESS_CONTROL_ALLOW_ORIGIN: "*"}
+# Whole path segments as parameters ("3.ts", "2.vtt"): the OpenAPI document names each segment's
+# parameter, so a segment is never half literal.
+_SEGMENT_NAME = re.compile(r"^(\d{1,9})\.ts$")
+_TRACK_NAME = re.compile(r"^(\d{1,6})\.(vtt|srt)$")
 _NUM_OR_NULL = {"type": ["number", "null"]}
 _STR_OR_NULL = {"type": ["string", "null"]}
 
@@ -248,8 +253,9 @@ async def get_hls_media_playlist(request: web.Request, *, sid: str) -> web.Respo
 
 
 @routes.route(
-    "GET", "/api/playback/sessions/{sid}/segments/{n}.ts", summary="One HLS segment (MPEG-TS)", tag="playback",
-    params=[SESSION_ID, path_param("n", {"type": "integer", "minimum": 0}, "segment number, from 0")],
+    "GET", "/api/playback/sessions/{sid}/segments/{segment}", summary="One HLS segment (MPEG-TS)", tag="playback",
+    params=[SESSION_ID, path_param("segment", {"type": "string", "minLength": 4},
+                                   "<n>.ts: segment number n (from 0), as the media playlist lists it")],
     responses={
         200: Response("the segment", _BINARY, media_type="video/mp2t"),
         404: Response("no such session or segment"),
@@ -259,11 +265,14 @@ async def get_hls_media_playlist(request: web.Request, *, sid: str) -> web.Respo
     description="Waits for a segment the encoder is about to write; a segment far from the "
     "encoder's position restarts ffmpeg there (seek by restart).",
 )
-async def get_hls_segment(request: web.Request, *, sid: str, n: int) -> web.StreamResponse:
+async def get_hls_segment(request: web.Request, *, sid: str, segment: str) -> web.StreamResponse:
+    match = _SEGMENT_NAME.match(segment)
     try:
         session = await _hls_session(request, sid)
+        if match is None:
+            return error_response(404, f"no segment {segment!r}: segments are named <n>.ts", headers=_CORS)
         with session.busy():
-            files = await session.segment_files(n)
+            files = await session.segment_files(int(match[1]))
     except PlaybackError as err:
         response = _error(err)
         if err.status == 503:
@@ -315,18 +324,23 @@ async def get_session_subtitles(request: web.Request, *, sid: str, fmt: str, sta
 
 
 @routes.route(
-    "GET", "/api/items/{id}/subtitles/{index}.{fmt}", summary="A text subtitle track as WebVTT or SubRip",
+    "GET", "/api/items/{id}/subtitles/{track}", summary="A text subtitle track as WebVTT or SubRip",
     tag="playback",
     params=[path_param("id", {"type": "integer", "minimum": 1}, "media item id"),
-            path_param("index", {"type": "integer", "minimum": 0}, "ffprobe stream index of the subtitle"),
-            _FMT, Param("start", {"type": "number", "minimum": 0, "default": 0},
-                        "seconds to move every cue earlier (a stream that starts there)")],
+            path_param("track", {"type": "string", "minLength": 5},
+                       "<index>.vtt (WebVTT) or <index>.srt (SubRip), index the ffprobe stream index"),
+            Param("start", {"type": "number", "minimum": 0, "default": 0},
+                  "seconds to move every cue earlier (a stream that starts there)")],
     responses={200: Response("the track, converted once and cached", {"type": "string"}, media_type="text/vtt"),
                403: Response("the file is not inside a configured library"),
-               404: Response("no such item, or its file is missing"),
+               404: Response("no such item, its file is missing, or a track name that is not <index>.vtt/.srt"),
                422: Response("no such subtitle stream, a picture subtitle, or a failed conversion")},
 )
-async def get_item_subtitles(request: web.Request, *, id: int, index: int, fmt: str, start: float) -> web.Response:
+async def get_item_subtitles(request: web.Request, *, id: int, track: str, start: float) -> web.Response:
+    match = _TRACK_NAME.match(track)
+    if match is None:
+        return error_response(404, f"no subtitle track {track!r}: name it <stream index>.vtt or .srt", headers=_CORS)
+    index, fmt = int(match[1]), match[2]
     try:
         text = await _manager(request).item_subtitles(id, index, fmt, start)
     except PlaybackError as err:
