@@ -399,3 +399,26 @@ async def test_unknown_session_is_404_everywhere(served):
     async with http.put(f"{base}/api/playback/sessions/nope/position", json={"position": 3}) as resp:
         assert resp.status == 404
 
+
+
+@pytest.mark.browser
+async def test_chromium_plays_transcoded_and_audio_only_streams(served, media):
+    from .browser import chromium_page
+
+    hub, base, http, ids = served
+    _, video_plan = await create(http, base, ids["avi"], profile="desktop_browser", start=2.0)
+    _, audio_plan = await create(http, base, ids["audio"], profile="desktop_browser")
+    assert video_plan["decision"]["method"] == audio_plan["decision"]["method"] == "transcode"
+    async with chromium_page() as (page, errors):
+        await page.goto(base + "/")  # same origin as the streams
+        for plan, tag in ((video_plan, "video"), (audio_plan, "audio")):
+            await page.evaluate(
+                """([url, tag]) => { const el = document.createElement(tag); el.id = 'probe-' + tag;
+                     el.muted = true; el.src = url; document.body.append(el); el.play(); }""",
+                [base + plan["url"], tag])
+            await page.wait_for_function(f"() => document.getElementById('probe-{tag}').currentTime > 1.0",
+                                         timeout=20_000)
+            error = await page.evaluate(f"() => document.getElementById('probe-{tag}').error")
+            assert error is None
+        assert await page.evaluate("() => document.getElementById('probe-video').videoWidth") == 320
+        assert errors == []
