@@ -16,7 +16,7 @@ anywhere at once. The segment times are fixed before any encoding:
   pictures and a segment is served as its files one after the other — the same bytes the muxer
   would have written as one segment;
 - *audio only*: a segment every ``hls_segment_transcode`` seconds, cut by the muxer at the first
-  audio packet after each.
+  audio packet after each (a run started mid-item cuts within one audio frame of the first run).
 
 Cutting at every keyframe (``-hls_time`` below one frame) is what makes a run started anywhere
 produce exactly the listed segments: with a longer ``-hls_time`` the muxer measures from where

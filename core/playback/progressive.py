@@ -254,7 +254,9 @@ class Pump:
 
     async def next(self, timeout: float) -> bytes | None:
         """The next chunk; ``b""`` when none came within ``timeout`` seconds; ``None`` at the end."""
-        if self.queue.empty() and self.done.is_set():
+        if not self.queue.empty():
+            return self.queue.get_nowait()
+        if self.done.is_set():
             return None
         getter = asyncio.ensure_future(self.queue.get())
         ender = asyncio.ensure_future(self.done.wait())
