@@ -422,3 +422,21 @@ async def test_chromium_plays_transcoded_and_audio_only_streams(served, media):
             assert error is None
         assert await page.evaluate("() => document.getElementById('probe-video').videoWidth") == 320
         assert errors == []
+
+
+async def test_embedded_text_subtitle_travels_as_mov_text(served, media, tmp_path):
+    hub, base, http, ids = served
+    item = await hub.library.get_item(ids["movie"])
+    _, path, info = await hub.playback.item_source(ids["movie"])
+    decision = Decision(method="direct_stream", profile="test", protocol="progressive", container="mp4",
+                        video="copy", audio="copy", video_stream=0, audio_stream=1, subtitle_stream=2,
+                        subtitles="embed")
+    plan = await hub.playback.plan(item, path, info, decision)
+    assert plan.subtitles_url is None
+    _, _, body = await fetch(http, base + plan.url)
+    out = save(tmp_path, "embedded.mp4", body)
+    streams = ffprobe(out)["streams"]
+    assert [(s["codec_type"], s["codec_name"]) for s in streams] == [
+        ("video", "h264"), ("audio", "aac"), ("subtitle", "mov_text")]
+    # One, Five, Nine (mov_text fills the gaps between cues with empty, 2-byte samples).
+    assert len([p for p in packets(out, "s:0") if int(p["size"]) > 2]) == 3
