@@ -353,7 +353,9 @@ def _video_options(plan: StreamPlan, keyframe_interval: float, *, only_forced_ke
     if plan.video_copy:
         opts: dict[str, Any] = {"c:v": "copy"}
         if plan.video_codec == "hevc":
-            opts["tag:v"] = "hvc1"  # what Apple and Cast expect for HEVC in MP4 (hvc1, not hev1)
+            # Parameter sets in the sample entry (hvc1), which Apple players require (HLS authoring
+            # specification); players that take hev1 take hvc1 too.
+            opts["tag:v"] = "hvc1"
         return opts
     enc = plan.video_encoder or "libx264"
     opts = {"c:v": enc}
