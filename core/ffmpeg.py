@@ -299,19 +299,45 @@ class FfmpegProcess:
         return code
 
     async def terminate(self, grace: float = TERMINATE_GRACE) -> None:
-        """End the process: SIGTERM, then SIGKILL after ``grace`` seconds. Idempotent."""
+        """End the process: SIGTERM (ffmpeg closes its outputs properly), then SIGKILL after
+        ``grace`` seconds. Idempotent. A piped stdout nobody reads any more is drained meanwhile:
+        on Python 3.11 a process whose pipe still holds data is never reported as exited."""
+        await self._end(signal.SIGTERM, grace)
+
+    async def kill(self) -> None:
+        """End the process with SIGKILL at once — for outputs where a clean close does harm (the
+        HLS muxer would save a half-written segment under its final name). Idempotent."""
+        await self._end(signal.SIGKILL, TERMINATE_GRACE)
+
+    async def _end(self, sig: signal.Signals, grace: float) -> None:
         proc = self._proc
         if proc is None or proc.returncode is not None:
+            await self._stop_readers()
             return
         self._cancelled = True
+        drain = asyncio.ensure_future(self._drain_stdout())
         with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(sig)
         try:
             await asyncio.wait_for(asyncio.shield(proc.wait()), grace)
         except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             await proc.wait()
+        finally:
+            drain.cancel()
+            await asyncio.gather(drain, return_exceptions=True)
+        await self._stop_readers()
+
+    async def _drain_stdout(self) -> None:
+        reader = self.stdout
+        if reader is None:
+            return
+        with contextlib.suppress(Exception):
+            while await reader.read(1 << 16):
+                pass
+
+    async def _stop_readers(self) -> None:
         for task in self._readers:
             task.cancel()
         await asyncio.gather(*self._readers, return_exceptions=True)

@@ -431,12 +431,14 @@ class CastingManager:
         """The cast ended (``stopped`` by a user, ``finished`` at the end of the item)."""
         if state == "finished" and session.duration:
             session.position = session.duration
-        session.state, session.updated_at = state, time.time()
         poller = self._pollers.get(renderer.id)
         if poller is not None and poller is not asyncio.current_task():
             poller.cancel()
+        # Saved before the state shows the end, so whoever sees "finished" also sees the
+        # position (and the watched mark) it led to.
         await self._save_position(session)
         await self._end_playback_session(session)
+        session.state, session.updated_at = state, time.time()
         _LOGGER.info("cast of item %s on %s %s at %s s", session.item_id, renderer.name, state,
                      f"{session.position:.1f}" if session.position is not None else "?")
         self._fire(renderer.id)

@@ -45,14 +45,13 @@ import logging
 import math
 import os
 import re
-import signal
 from pathlib import Path
 from typing import Any
 
 from .. import ffmpeg
 from ..library.probe import FFPROBE
 from .command import StreamPlan, hls_args
-from .sessions import PROCESS_GRACE, PlaybackError, Session, StreamFailed
+from .sessions import PlaybackError, Session, StreamFailed
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -203,10 +202,7 @@ def keyframe_grid(keyframes: list[float], length: float) -> tuple[list[float], l
 async def kill(proc: ffmpeg.FfmpegProcess) -> None:
     """End an HLS ffmpeg with SIGKILL: on SIGTERM it would close the segment it is writing and
     give the part it has the segment's name; killed, it leaves only a temporary file behind."""
-    if proc.returncode is None and proc.pid is not None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, signal.SIGKILL)
-    await proc.terminate(PROCESS_GRACE)
+    await proc.kill()
 
 
 class _Run:
