@@ -8,6 +8,7 @@ follow real release naming. Nothing here is committed as a binary; tests and
 from __future__ import annotations
 
 import os
+import struct
 import subprocess
 import zipfile
 from io import BytesIO
@@ -304,3 +305,29 @@ def _library_paths(root: Path) -> dict[str, Path]:
         "corrupt": root / "Incoming" / "Broken.Movie.2018.720p.BluRay.x264-BAD.mp4",
         "fake_epub": root / "Books" / "Not A Book.epub",
     }
+
+
+def _pgs_segment(kind: int, pts: int, payload: bytes) -> bytes:
+    # HDMV PGS segment header: "PG", PTS, DTS (90 kHz), type, size (Blu-ray spec, as read by
+    # ffmpeg's libavcodec/pgssubdec.c and libavformat/supdec.c).
+    return b"PG" + struct.pack(">IIBH", pts, pts, kind, len(payload)) + payload
+
+
+def make_pgs_sup(path: Path, width: int = 320, height: int = 240, box: tuple[int, int] = (40, 20)) -> Path:
+    """A real PGS subtitle stream (``.sup``): one white box shown from 0 to 0.8 s. ffmpeg cannot
+    encode image subtitles from text, so the display set (presentation composition, window,
+    palette, run-length-coded object, end) is written by hand."""
+    w, h = box
+    x, y = (width - w) // 2, height - h - 10
+    pcs = struct.pack(">HHBHBBBB", width, height, 0x10, 0, 0x80, 0, 0, 1) + struct.pack(">HBBHH", 0, 0, 0, x, y)
+    wds = struct.pack(">BBHHHH", 1, 0, x, y, w, h)
+    pds = struct.pack(">BB", 0, 0) + bytes([1, 235, 128, 128, 255])
+    line = bytes([0, 0x80 | w, 1]) + b"\x00\x00"  # w pixels of colour 1 (w < 64), end of line
+    rle = line * h
+    ods = struct.pack(">HBB", 0, 0, 0xC0) + (len(rle) + 4).to_bytes(3, "big") + struct.pack(">HH", w, h) + rle
+    shown = b"".join(_pgs_segment(k, 0, p) for k, p in ((0x16, pcs), (0x17, wds), (0x14, pds), (0x15, ods), (0x80, b"")))
+    clear_pcs = struct.pack(">HHBHBBBB", width, height, 0x10, 1, 0x00, 0, 0, 0)
+    end = int(0.8 * 90000)
+    cleared = b"".join(_pgs_segment(k, end, p) for k, p in ((0x16, clear_pcs), (0x17, wds), (0x80, b"")))
+    path.write_bytes(shown + cleared)
+    return path

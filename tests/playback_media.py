@@ -9,7 +9,7 @@ import struct
 import subprocess
 from pathlib import Path
 
-from .test_playback_decision import make_pgs_sup
+from .mediagen import make_pgs_sup
 
 W, H, FPS = 320, 240, 25
 #: Keyframes of movie.mkv (s): irregular on purpose, so remuxed HLS segments follow them.

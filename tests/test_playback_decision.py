@@ -5,7 +5,6 @@ stream and transcode for the built-in device profiles, with the reasons given; s
 from __future__ import annotations
 
 import os
-import struct
 import subprocess
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from omnimedia.core.playback.profiles import (
 )
 
 from .conftest import minimal_config, write_config
+from .mediagen import make_pgs_sup
 
 DESKTOP = BUILTIN_PROFILES["desktop_browser"]
 CHROMECAST = BUILTIN_PROFILES["chromecast"]
@@ -48,32 +48,6 @@ def audio_src(channels: int = 2, duration: float = 1.0, freq: int = 440) -> list
 
 
 X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
-
-
-def _pgs_segment(kind: int, pts: int, payload: bytes) -> bytes:
-    # HDMV PGS segment header: "PG", PTS, DTS (90 kHz), type, size (Blu-ray spec, as read by
-    # ffmpeg's libavcodec/pgssubdec.c and libavformat/supdec.c).
-    return b"PG" + struct.pack(">IIBH", pts, pts, kind, len(payload)) + payload
-
-
-def make_pgs_sup(path: Path, width: int = 320, height: int = 240, box: tuple[int, int] = (40, 20)) -> Path:
-    """A real PGS subtitle stream (``.sup``): one white box shown from 0 to 0.8 s. ffmpeg cannot
-    encode image subtitles from text, so the display set (presentation composition, window,
-    palette, run-length-coded object, end) is written by hand."""
-    w, h = box
-    x, y = (width - w) // 2, height - h - 10
-    pcs = struct.pack(">HHBHBBBB", width, height, 0x10, 0, 0x80, 0, 0, 1) + struct.pack(">HBBHH", 0, 0, 0, x, y)
-    wds = struct.pack(">BBHHHH", 1, 0, x, y, w, h)
-    pds = struct.pack(">BB", 0, 0) + bytes([1, 235, 128, 128, 255])
-    line = bytes([0, 0x80 | w, 1]) + b"\x00\x00"  # w pixels of colour 1 (w < 64), end of line
-    rle = line * h
-    ods = struct.pack(">HBB", 0, 0, 0xC0) + (len(rle) + 4).to_bytes(3, "big") + struct.pack(">HH", w, h) + rle
-    shown = b"".join(_pgs_segment(k, 0, p) for k, p in ((0x16, pcs), (0x17, wds), (0x14, pds), (0x15, ods), (0x80, b"")))
-    clear_pcs = struct.pack(">HHBHBBBB", width, height, 0x10, 1, 0x00, 0, 0, 0)
-    end = int(0.8 * 90000)
-    cleared = b"".join(_pgs_segment(k, end, p) for k, p in ((0x16, clear_pcs), (0x17, wds), (0x80, b"")))
-    path.write_bytes(shown + cleared)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -373,11 +347,13 @@ def test_chromecast_generation():
     ("{containers: [mp4]}", "required key 'playback -> device_profiles -> 0 -> name' is missing"),
 ])
 def test_bad_profile_yaml_names_the_key_and_line(tmp_path, entry, message):
-    write_config(tmp_path, minimal_config(extra=f"playback:\n  device_profiles:\n    - {entry}\n"))
+    config = minimal_config(extra=f"playback:\n  device_profiles:\n    - {entry}\n")
+    write_config(tmp_path, config)
+    line = config.splitlines().index(f"    - {entry}") + 1
     _, _, errors = prepare(tmp_path, [])
     text = "\n".join(str(e) for e in errors)
-    assert f"configuration.yaml, line 12: {message}" in text or (
-        "configuration.yaml, line 12: " in text and message in text
+    assert f"configuration.yaml, line {line}: {message}" in text or (
+        f"configuration.yaml, line {line}: " in text and message in text
     ), text
 
 

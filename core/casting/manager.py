@@ -274,7 +274,7 @@ class CastingManager:
             url=absolute, mime_type=mime_type, title=title, duration=duration,
             start=max(0.0, start - offset), size=item.get("size") if method == "direct_play" else None,
             subtitles_url=(base + subtitles) if subtitles and subtitles.startswith("/") else subtitles,
-            subtitles_mime="text/vtt" if subtitles else None, item_id=item_id,
+            subtitles_mime=_subtitles_mime(subtitles), item_id=item_id,
         )
         session = CastSession(
             renderer.id, item_id=item_id, url=absolute, mime_type=mime_type, title=title, state="buffering",
@@ -566,6 +566,16 @@ def _near_end(session: CastSession) -> bool:
     if not session.duration or session.position is None:
         return False
     return session.position >= session.duration - max(10.0, 0.05 * session.duration)
+
+
+def _subtitles_mime(url: str | None) -> str | None:
+    """The MIME type of a subtitle sidecar URL, from its extension (the playback engine serves
+    ``.vtt`` for browsers and Cast, ``.srt`` for DLNA renderers)."""
+    if not url:
+        return None
+    from ..http.stream import media_type_for
+
+    return media_type_for(url.split("?", 1)[0])
 
 
 def _title(item: dict[str, Any]) -> str:

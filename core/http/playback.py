@@ -18,7 +18,8 @@ import ffmpeg
 from aiohttp import web
 
 from ..library.probe import ProbeTimeout, error_text, probe
-from ..playback.decision import PlaybackError, decide, media_type_for_decision
+from ..playback.decision import decide, media_type_for_decision
+from ..playback.errors import PlaybackError
 from ..playback.positions import UnknownItem, positions_of
 from ..playback.profiles import ProfileError, load_profiles
 from ..playback.types import DeviceProfile

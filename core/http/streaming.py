@@ -16,9 +16,10 @@ from typing import Any
 
 from aiohttp import hdrs, web
 
+from ..playback.errors import PlaybackError
 from ..playback.hls import PLAYLIST_MIME, SEGMENT_MIME, HlsSession
 from ..playback.progressive import ProgressiveSession
-from ..playback.sessions import PlaybackError, SessionNotFound
+from ..playback.sessions import SessionNotFound
 from ..playback.subtitles import SIDECAR_MIME, SubtitleError
 from .json import error_response, json_response
 from .routing import HUB_KEY, Body, Param, Response, RouteTable, path_param

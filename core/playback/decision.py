@@ -29,18 +29,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import OmniMediaError
 from ..library.probe import container_name
+from .errors import NotPlayable, PlaybackError
 from .types import Decision, DeviceProfile
 
-
-class PlaybackError(OmniMediaError):
-    """The item cannot be played at all: no video or audio stream, a stream index that does not
-    exist or is of the wrong kind, an image subtitle to burn into a file without video, or a
-    probe result without streams. The message says which, for the user; ``status`` is the HTTP
-    status that fits (422)."""
-
-    status = 422
+__all__ = ["NotPlayable", "PlaybackError", "decide", "media_type_for_decision", "container_of"]
 
 
 #: ffprobe ``codec_name`` of text subtitles → the name used in ``subtitle_formats``.
@@ -167,9 +160,9 @@ def _stream(by_index: dict[Any, Mapping[str, Any]], index: int, kind: str) -> Ma
     stream = by_index.get(index)
     if stream is None:
         known = ", ".join(str(i) for i in sorted(k for k in by_index if isinstance(k, int))) or "none"
-        raise PlaybackError(f"the file has no stream {index} (streams: {known})")
+        raise NotPlayable(f"the file has no stream {index} (streams: {known})")
     if stream.get("codec_type") != kind:
-        raise PlaybackError(f"stream {index} is {stream.get('codec_type') or 'unknown'}, not {kind}")
+        raise NotPlayable(f"stream {index} is {stream.get('codec_type') or 'unknown'}, not {kind}")
     return stream
 
 
@@ -268,17 +261,17 @@ def decide(
 
     Returns a :class:`~.types.Decision`; its ``max_bitrate`` is set only when transcoding under a
     limit, ``width``/``height`` are the picture size sent (scaled down when too big).
-    Raises :class:`PlaybackError` when nothing can be played (see there)."""
+    Raises :class:`~.errors.NotPlayable` when nothing can be played (see there)."""
     streams = [s for s in (probe.get("streams") or []) if isinstance(s, Mapping)]
     if not streams:
-        raise PlaybackError("the file has no streams (not a media file, or a corrupt one)")
+        raise NotPlayable("the file has no streams (not a media file, or a corrupt one)")
     by_index = {s.get("index"): s for s in streams}
     video = _main_video(streams)
     default_audio = _default_audio(streams)
     audio = _stream(by_index, audio_stream, "audio") if audio_stream is not None else default_audio
     if video is None and audio is None:
         kinds = ", ".join(sorted({str(s.get("codec_type")) for s in streams}))
-        raise PlaybackError(f"the file has no video or audio stream to play (only: {kinds})")
+        raise NotPlayable(f"the file has no video or audio stream to play (only: {kinds})")
     subtitle = _stream(by_index, subtitle_stream, "subtitle") if subtitle_stream is not None else None
 
     container = container_of(probe)
@@ -345,10 +338,10 @@ def decide(
                     "it is burnt into the picture"
                 )
         else:
-            raise PlaybackError(f"subtitle stream {index} has codec {codec}, which the hub cannot show")
+            raise NotPlayable(f"subtitle stream {index} has codec {codec}, which the hub cannot show")
         if burn:
             if video is None:
-                raise PlaybackError(f"subtitle stream {index} cannot be burnt in: the file has no video")
+                raise NotPlayable(f"subtitle stream {index} cannot be burnt in: the file has no video")
             delivery = "burn_in"
 
     transcode_video = bool(video_reasons) or burn
@@ -382,7 +375,7 @@ def decide(
                 and "mov_text" in profile.subtitle_formats
             ):
                 if video is None:
-                    raise PlaybackError(
+                    raise NotPlayable(
                         f"subtitle stream {subtitle.get('index')} cannot be carried in {out_container}"
                     )
                 delivery = "burn_in"

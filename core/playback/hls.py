@@ -51,7 +51,8 @@ from typing import Any
 from .. import ffmpeg
 from ..library.probe import FFPROBE
 from .command import StreamPlan, hls_args
-from .sessions import PlaybackError, Session, StreamFailed
+from .errors import PlaybackError
+from .sessions import Session, StreamFailed
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -28,9 +28,10 @@ import ffmpeg as ffmpeg_python
 from ..const import EVENT_HUB_STOP
 from ..library.probe import ProbeTimeout, error_text, probe
 from .command import TS_AUDIO_CODECS, TS_VIDEO_CODECS, NotStreamable, stream_plan
+from .errors import NotPlayable, PlaybackError
 from .hls import EXACT_SEEK_FORMATS, PLAYLIST_MIME, HlsSession, KeyframeCache
 from .progressive import ProgressiveSession
-from .sessions import ItemNotPlayable, PlaybackError, Session, SessionRegistry, StreamFailed
+from .sessions import ItemNotPlayable, Session, SessionRegistry, StreamFailed
 from .subtitles import SubtitleError, SubtitleStore, shift_subtitles
 from .types import Decision, DeviceProfile, PlaybackPlan
 
@@ -166,7 +167,6 @@ class PlaybackManager:
 
         Raises :class:`UnknownProfile` (400), :class:`~.sessions.ItemNotPlayable` (404/403/422),
         :class:`~.sessions.SessionLimitReached` (503), :class:`~.sessions.StreamFailed`."""
-        from .decision import PlaybackError as DecisionError
         from .decision import decide
 
         device = self.profile(profile)
@@ -174,7 +174,7 @@ class PlaybackManager:
         try:
             decision = decide(info, device, audio_stream=audio_stream, subtitle_stream=subtitle_stream,
                               max_bitrate=max_bitrate)
-        except DecisionError as err:
+        except NotPlayable as err:
             raise ItemNotPlayable(f"media item {item_id} cannot be played: {err}") from err
         return await self.plan(item, path, info, decision, profile=device, start=start, client=client)
 

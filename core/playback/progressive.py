@@ -26,7 +26,8 @@ from aiohttp import hdrs, web
 
 from .. import ffmpeg
 from .command import progressive_args
-from .sessions import PROCESS_GRACE, PlaybackError, Session, StreamFailed
+from .errors import PlaybackError
+from .sessions import PROCESS_GRACE, Session, StreamFailed
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -23,20 +23,14 @@ from typing import Any
 
 from .. import ffmpeg
 from ..const import EVENT_PLAYBACK_SESSION
-from ..errors import OmniMediaError
 from .command import StreamPlan
+from .errors import PlaybackError
 from .types import Decision, DeviceProfile
 
 _LOGGER = logging.getLogger(__name__)
 
 #: Seconds a streaming ffmpeg gets between SIGTERM and SIGKILL when its session ends.
 PROCESS_GRACE = 2.0
-
-
-class PlaybackError(OmniMediaError):
-    """Base of the streaming engine's errors; ``status`` is the HTTP status that fits."""
-
-    status = 500
 
 
 class ItemNotPlayable(PlaybackError):
