@@ -1,7 +1,7 @@
 """Transcode overhead: the hub's transcode path versus the same ffmpeg command run by hand.
 
 A clip is made with lavfi (``testsrc2`` 640x360 at 25 fps plus a stereo sine, H.264/AAC in
-Matroska, ``--seconds`` long; the default makes a ``balanced`` run take about 6.5 s on the
+Matroska, ``--seconds`` long; the default makes a ``balanced`` run take about 9 s on the
 2-core test machine when nothing else runs). A real hub is started (SQLite, no HTTP) with a ``plugins: - platform:
 ffmpeg`` entry, and the ``ffmpeg`` plugin's transcoder, built the way the engine builds it
 (``cls(hub, entry)``), transcodes the clip with the ``balanced`` profile on the hub's loop, with a
@@ -16,7 +16,7 @@ pipe:N`` pointed at stdout, which goes to ``/dev/null``.
 Rounds alternate which side runs first; one warm-up of each is not counted. The overhead is the
 median of the per-round ratios plugin/by-hand − 1, and, as a cross-check, of the medians.
 
-    python scripts/bench/bench_transcode_overhead.py [--rounds 30] [--seconds 24] [--record]
+    python scripts/bench/bench_transcode_overhead.py [--rounds 24] [--seconds 36] [--record]
 
 Goal (issue 4): overhead ≤ 2% of wall time.
 """
@@ -164,8 +164,8 @@ async def run(rounds: int, seconds: float) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--seconds", type=float, default=24.0, help="length of the generated clip")
+    parser.add_argument("--rounds", type=int, default=24)
+    parser.add_argument("--seconds", type=float, default=36.0, help="length of the generated clip")
     parser.add_argument("--record", action="store_true", help="write the results into docs/benchmarks.md")
     args = parser.parse_args()
     r = asyncio.run(run(args.rounds, args.seconds))
