@@ -9,7 +9,11 @@ recording — goes through :class:`FfmpegProcess`, so they all share the same gu
   ``progress=end``; early blocks carry ``N/A`` for ``out_time_us``, ``bitrate``, ``speed`` and
   ``total_size`` (source: ffmpeg's ``fftools/ffmpeg.c`` ``print_report``; ``out_time_ms`` is,
   despite its name, also in microseconds, so ``out_time_us`` is read first);
-- the last :data:`STDERR_TAIL_LINES` lines of stderr are kept for the error message;
+- the last :data:`STDERR_TAIL_LINES` lines of stderr are kept, and :func:`telling_line` picks
+  the one that explains a failure: ffmpeg ends most failures with generic lines (``Conversion
+  failed!``, ``Error initializing output stream 0:0 --``) printed *after* the line that says what
+  went wrong (``No space left on device``, ``Invalid data found when processing input``; source:
+  the messages of ffmpeg 5.1's ``fftools/ffmpeg.c`` and ``ffmpeg_opt.c``);
 - :meth:`FfmpegProcess.terminate` sends SIGTERM (ffmpeg finishes the current packet and closes
   its outputs), then SIGKILL after a grace period;
 - the child gets ``PR_SET_PDEATHSIG`` = SIGKILL on Linux, so even a hub killed with ``kill -9``
@@ -25,6 +29,7 @@ import contextlib
 import ctypes
 import logging
 import os
+import re
 import shutil
 import signal
 import sys
@@ -60,7 +65,7 @@ class FfmpegError(OmniMediaError):
     def __init__(self, returncode: int, stderr_tail: Sequence[str]) -> None:
         self.returncode = returncode
         self.stderr_tail = list(stderr_tail)
-        self.message = _telling_line(self.stderr_tail) or f"ffmpeg exited with status {returncode}"
+        self.message = telling_line(self.stderr_tail) or f"ffmpeg exited with status {returncode}"
         super().__init__(self.message)
 
 
@@ -68,17 +73,66 @@ class FfmpegCancelled(OmniMediaError):
     """The process was ended by :meth:`FfmpegProcess.terminate` (or the hub stopping)."""
 
 
-def _telling_line(lines: Sequence[str]) -> str:
-    """The line of ffmpeg's stderr that best explains a failure: the last one mentioning an
-    error, else the last non-empty one."""
-    for line in reversed(lines):
-        low = line.lower()
-        if any(word in low for word in ("error", "invalid", "no such file", "not found", "failed", "no space")):
-            return line.strip()
-    for line in reversed(lines):
-        if line.strip():
-            return line.strip()
-    return ""
+#: Lines that only say *that* something failed.
+_GENERIC = [
+    re.compile(p, re.I)
+    for p in (
+        r"^conversion failed!?$",
+        r"^error initializing output stream \d+:\d+ --\s*$",
+        r"^error while processing the decoded data for stream",
+        r"^error while opening encoder for output stream .* maybe incorrect parameters",
+        r"^error initializing output stream \d+:\d+ -- error while opening encoder",
+        r"^error reinitializing filters!?$",
+        r"^failed to inject frame into filter network",
+        r"^error parsing global options",
+        r"^(video|audio|subtitle) encoding failed!?$",
+        r"^error submitting (video|audio) frame to the encoder",
+        r"encode failed: -?\d+\.?$",
+        r"^exiting normally",
+        r"^\s*(last message repeated|\[.*\] ?)\s*$",
+    )
+]
+_WRAPPER = re.compile(r"^could not write header for output file", re.I)
+_LAST_RESORT = re.compile(r"^conversion failed!?$", re.I)
+#: Causes worth naming even when a later line also mentions an error, strongest first.
+_CAUSES = (
+    "the source is truncated", "no space left on device", "disk quota exceeded", "permission denied", "read-only file system",
+    "no such file or directory", "not currently supported in container",
+    "invalid data found when processing input", "input/output error", "unknown encoder", "cannot load", "no va display",
+    "device creation failed", "mfx session", "experimental",
+)
+_ERROR_WORDS = ("error", "invalid", "no such file", "not found", "failed", "no space", "cannot", "could not",
+                "unsupported", "not supported", "denied", "unknown", "incompatible")
+
+
+def _generic(line: str) -> bool:
+    return any(p.search(line) for p in _GENERIC)
+
+
+def telling_line(lines: Sequence[str]) -> str:
+    """The line of ``lines`` (stderr, oldest first) that best says why ffmpeg failed: the newest
+    line naming a known cause (``No space left on device`` …), else the newest non-generic line
+    with an error word, else the newest non-generic line, else the newest line other than
+    ``Conversion failed!``; ``""`` for none.
+    ``Could not write header … (incorrect codec parameters ?): <errno text>`` only repeats the
+    muxer's reason printed above it, so a cause is looked for there last."""
+    clean = [line.strip() for line in lines if line.strip()]
+    specific = [line for line in clean if not _generic(line) and not _WRAPPER.search(line)]
+    for pool in (specific, clean):
+        for cause in _CAUSES:
+            for line in reversed(pool):
+                if cause in line.lower():
+                    return line
+        for line in reversed(pool):
+            if not _generic(line) and any(w in line.lower() for w in _ERROR_WORDS):
+                return line
+    for line in reversed(clean):
+        if not _generic(line):
+            return line
+    for line in reversed(clean):
+        if not _LAST_RESORT.search(line):
+            return line
+    return clean[-1] if clean else ""
 
 
 def which(binary: str = FFMPEG) -> str:

@@ -20,7 +20,7 @@ from omnimedia.core.library.probe import ProbeTimeout, probe
 from omnimedia.core.plugins.kinds import Transcoder
 
 from . import command, hardware, profiles
-from .errors import ProbeError, TranscodePlanError, TruncatedSource, clarified
+from .errors import ProbeError, TranscodePlanError, TruncatedSource
 
 if TYPE_CHECKING:
     from omnimedia.core.hub import Hub
@@ -261,8 +261,6 @@ class FfmpegTranscoder(Transcoder):
         try:
             async with proc:
                 await proc.wait()
-        except FfmpegError as err:
-            raise clarified(err) from None
         except asyncio.CancelledError:
             _LOGGER.info("%s: cancelled", what)
             raise
