@@ -75,7 +75,7 @@ def make_video(
         for i, (lang, title) in enumerate(subtitles):
             meta += [f"-metadata:s:s:{i}", f"language={lang}", f"-metadata:s:s:{i}", f"title={title}"]
     try:
-        _ffmpeg(*args, *maps, *codec_args, *meta, "-shortest", str(path))
+        _ffmpeg(*args, *maps, *codec_args, *meta, "-t", f"{duration:g}", str(path))
     finally:
         for srt in sub_files:
             srt.unlink(missing_ok=True)

@@ -24,7 +24,11 @@ def media(tmp_path_factory) -> dict[str, Path]:
     files = make_media(tmp_path_factory.mktemp("sessions") / "media")
     files["mp4"] = files["movie"].parent / "Direct.Play.2019.mp4"
     run_ffmpeg("-i", str(files["movie"]), "-map", "0", "-c", "copy", "-c:s", "mov_text", str(files["mp4"]))
-    files["long"] = make_long(files["movie"].parent / "Long.Film.2022.mkv", duration=60.0)
+    # Long enough (10 min, looped by stream copy so it is made in a moment) that no transcode of it
+    # can finish while a test watches it, however fast the machine is.
+    part = make_long(files["movie"].parent.parent / "long-part.mkv", duration=60.0)
+    files["long"] = files["movie"].parent / "Long.Film.2022.mkv"
+    run_ffmpeg("-stream_loop", "9", "-i", str(part), "-map", "0", "-c", "copy", str(files["long"]))
     return files
 
 

@@ -92,10 +92,12 @@ class CastSession:
     seen_active: bool = False
     last_saved: float = 0.0
     commands: int = 0
+    #: set while the cast is being wound up as unavailable (position saved, session ended)
+    losing: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        for key in ("seen_active", "last_saved", "commands"):
+        for key in ("seen_active", "last_saved", "commands", "losing"):
             data.pop(key)
         return data
 
@@ -444,10 +446,10 @@ class CastingManager:
         self._fire(renderer.id)
 
     async def _mark_unavailable(self, renderer: Renderer, session: CastSession) -> None:
-        if session.state == "unavailable":
+        if session.state == "unavailable" or session.losing:
             return
+        session.losing = True
         was_active = session.state in _ACTIVE
-        session.state, session.updated_at = "unavailable", time.time()
         poller = self._pollers.get(renderer.id)
         if poller is not None and poller is not asyncio.current_task():
             poller.cancel()
@@ -455,6 +457,9 @@ class CastingManager:
         if was_active:
             await self._save_position(session)
             await self._end_playback_session(session)
+        # Shown only now, together with its event: whoever sees "unavailable" also sees the
+        # session ended and the position saved.
+        session.state, session.updated_at, session.losing = "unavailable", time.time(), False
         self._fire(renderer.id)
 
     # -- the playback engine's sessions and positions (used when it offers them) ----------------
