@@ -28,7 +28,7 @@ from ..bus import Context
 from ..const import EVENT_GRAB_UPDATED, EVENT_GRABBED, EVENT_PROVIDER_HEALTH, EVENT_WANTED_CHANGED
 from ..errors import OmniMediaError, ProviderError, ServiceValidationError
 from ..library.naming import run_off_loop
-from ..plugins.kinds import Downloader, Indexer, MetadataProvider, Provider
+from ..plugins.kinds import Downloader, Indexer, MetadataProvider, Provider, unique_name
 from .config import ACQUISITION_SCHEMA, quality_profiles
 from .decisions import Decision, DecisionContext, SearchSubject, decide, decide_rss, pick_grabs
 from .grabber import fetch_payload
@@ -107,16 +107,6 @@ def identity_keys(release: Mapping[str, Any] | Release) -> set[str]:
     if not keys:
         keys.add(str(data.get("title")))
     return keys
-
-
-def unique_name(entry: Mapping[str, Any], taken: set[str]) -> str:
-    """The entry's ``name`` (else its platform), made unique with " 2", " 3" … ."""
-    base = entry.get("name") or entry["platform"]
-    name, n = base, 2
-    while name in taken:
-        name, n = f"{base} {n}", n + 1
-    taken.add(name)
-    return name
 
 
 class AcquisitionManager:

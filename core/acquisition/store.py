@@ -30,11 +30,7 @@ class AcquisitionStore:
         self.db = db
 
     async def _write(self, work: Callable[[Any], Awaitable[T]]) -> T:
-        async def run() -> T:
-            async with self.db.session() as session, session.begin():
-                return await work(session)
-
-        return await self.db.retry(run)
+        return await self.db.transaction(work)
 
     # -- wanted ---------------------------------------------------------------------------------
     async def add_title(self, fields: dict[str, Any], targets: Iterable[dict[str, Any]]) -> int:

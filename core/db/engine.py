@@ -101,6 +101,16 @@ class Database:
         assert self.sessions is not None, "database not connected"
         return self.sessions()
 
+    async def transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run ``work(session)`` in one transaction (committed when it returns, rolled back when
+        it raises), retried as a whole by :meth:`retry` while SQLite is busy."""
+
+        async def run() -> T:
+            async with self.session() as session, session.begin():
+                return await work(session)
+
+        return await self.retry(run)
+
     async def close(self) -> None:
         if self.engine is not None:
             await self.engine.dispose()

@@ -22,14 +22,19 @@ class ProbeTimeout(Exception):
     """ffprobe did not answer within the timeout (seconds in ``args[1]``)."""
 
 
-async def probe(path: str, timeout: float = 60.0, cmd: str = FFPROBE) -> dict[str, Any]:
+async def probe(
+    path: str, timeout: float = 60.0, cmd: str = FFPROBE, *, show: tuple[str, ...] = ("-show_format", "-show_streams"),
+) -> dict[str, Any]:
     """Return ffprobe's JSON (``{"format": {...}, "streams": [...]}``) for ``path``.
+
+    ``show``: the ffprobe options that choose what to print (default: format and streams; e.g.
+    ``("-select_streams", "0", "-read_intervals", "%+#1", "-show_frames")`` for the first frame).
 
     Raises :class:`ffmpeg.Error` (non-zero exit; ``.stderr`` holds ffprobe's message),
     :class:`ProbeTimeout`, ``FileNotFoundError`` when ffprobe itself is missing, and
     ``ValueError`` when ffprobe prints something that is not JSON.
     """
-    args = [cmd, "-v", "error", "-show_format", "-show_streams", "-of", "json", path]
+    args = [cmd, "-v", "error", *show, "-of", "json", path]
     proc = await asyncio.create_subprocess_exec(
         *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )

@@ -22,6 +22,17 @@ if TYPE_CHECKING:
     from ..hub import Hub
 
 
+def unique_name(entry: Mapping[str, Any], taken: set[str]) -> str:
+    """A provider's name: the entry's ``name`` (else its platform), made unique among ``taken``
+    with " 2", " 3" …; the result is added to ``taken``."""
+    base = entry.get("name") or entry["platform"]
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base} {n}", n + 1
+    taken.add(name)
+    return name
+
+
 class Provider(abc.ABC):
     """Base of every provider: ``platform``, the hub, the config entry, and ``close()``."""
 

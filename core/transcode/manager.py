@@ -26,7 +26,7 @@ import voluptuous as vol
 from ..bus import Context
 from ..const import EVENT_SCAN_FINISHED, EVENT_TRANSCODE_JOB
 from ..errors import OmniMediaError, ServiceValidationError
-from ..plugins.kinds import Transcoder
+from ..plugins.kinds import Transcoder, unique_name
 from .candidates import candidate_dict, evaluate
 from .config import TRANSCODE_SCHEMA
 from .fingerprint import fingerprint_async, settings_hash
@@ -125,7 +125,7 @@ class TranscodeManager:
             entries = [entry]
         taken: set[str] = set()
         for entry in entries:
-            name = _unique_name(entry, taken)
+            name = unique_name(entry, taken)
             try:
                 transcoder = classes[entry["platform"]](self.hub, {**entry, "name": name})
             except Exception as err:  # noqa: BLE001 - one bad entry must not stop the hub
@@ -446,15 +446,6 @@ class TranscodeManager:
 
     async def _svc_cancel_all(self, call: Any) -> dict[str, Any]:
         return await self.queue.cancel_all()
-
-
-def _unique_name(entry: Mapping[str, Any], taken: set[str]) -> str:
-    base = entry.get("name") or entry["platform"]
-    name, n = base, 2
-    while name in taken:
-        name, n = f"{base} {n}", n + 1
-    taken.add(name)
-    return name
 
 
 __all__ = [

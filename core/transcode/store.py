@@ -39,11 +39,7 @@ class TranscodeStore:
         self.db = db
 
     async def _write(self, work: Callable[[Any], Awaitable[T]]) -> T:
-        async def run() -> T:
-            async with self.db.session() as session, session.begin():
-                return await work(session)
-
-        return await self.db.retry(run)
+        return await self.db.transaction(work)
 
     # -- jobs -----------------------------------------------------------------------------------
     async def add_jobs(self, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import json
 import logging
 import os
 import tempfile
@@ -146,26 +145,14 @@ class FfmpegTranscoder(Transcoder):
                       and not (s.get("disposition") or {}).get("attached_pic")), None)
         if video is None or video.get("color_transfer") != "smpte2084":
             return None
-        args = [self.ffprobe, "-v", "error", "-select_streams", f"{video.get('index', 0)}", "-read_intervals",
-                "%+#1", "-show_frames", "-show_entries", "frame=side_data_list", "-of", "json", source]
+        show = ("-select_streams", f"{video.get('index', 0)}", "-read_intervals", "%+#1", "-show_frames",
+                "-show_entries", "frame=side_data_list")
         try:
-            proc = await asyncio.create_subprocess_exec(*args, stdin=asyncio.subprocess.DEVNULL,
-                                                        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
-        except OSError:
-            return None
-        try:
-            out, _ = await asyncio.wait_for(proc.communicate(), PROBE_TIMEOUT)
-        except (TimeoutError, asyncio.CancelledError) as exc:
-            if proc.returncode is None:
-                proc.kill()
-            await proc.wait()
-            if isinstance(exc, asyncio.CancelledError):
-                raise
+            frames = (await probe(source, PROBE_TIMEOUT, cmd=self.ffprobe, show=show)).get("frames") or [{}]
+        except ProbeTimeout:
             _LOGGER.warning("%s: reading HDR metadata timed out; encoding without it", source)
             return None
-        try:
-            frames = json.loads(out or b"{}").get("frames") or [{}]
-        except ValueError:
+        except (OSError, ValueError, ffmpeg.Error):
             return None
         return command.x265_hdr10_params(frames[0].get("side_data_list") or [])
 
