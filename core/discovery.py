@@ -19,8 +19,8 @@ Resolution (SRV/TXT/A queries) is asynchronous on the hub's loop. When mDNS cann
 interface with multicast, a bad ``interfaces`` entry) the hub logs a warning and runs without it.
 
 SSDP (UPnP) devices that plugins ask for (manifest ``ssdp=``) go through the same registry and
-plugin flow; :mod:`.ssdp` finds them (``hub.discovery.ssdp``). SSDP follows the ``zeroconf``
-switch (``discovery.ssdp`` when the schema has it) and the same ``interfaces``.
+plugin flow; :mod:`.ssdp` finds them (``hub.discovery.ssdp``), switched by ``discovery.ssdp``
+and using the same ``interfaces``.
 """
 
 from __future__ import annotations
