@@ -11,7 +11,6 @@ seek and stop work, and a renderer that dies or drops off the network mid-cast i
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,11 +25,10 @@ from omnimedia.core.const import EVENT_CAST_STATE
 
 from .mediagen import make_mp4
 from .renderer_netns import Gmediarender, RendererNamespace, hub_config, renderer_unavailable_reason
+from .waiting import wait_until
 
 pytestmark = pytest.mark.netns
 
-#: A ceiling for discovery, start-up and state changes, not a goal.
-DEADLINE = 20.0
 CLIP_SECONDS = 30.0
 CLIP_NAME = "Test.Clip.2021.mp4"
 
@@ -78,17 +76,6 @@ def requests_seen(monkeypatch) -> list[tuple[str | None, str, str, int]]:
     return seen
 
 
-async def wait_until(probe: Callable[[], Any], what: str, timeout: float = DEADLINE,
-                     log: Callable[[], str] | None = None) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        await asyncio.sleep(0.1)
-    extra = f"\n--- renderer log (tail) ---\n{log()[-3000:]}" if log else ""
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}; last: {last!r}{extra}")
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import asyncio
 import socket
 import subprocess
 import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -33,11 +32,10 @@ from omnimedia.plugins.googlecast.renderer import (
 
 from .cast_standin import PROBE_AFTER, CastStandin, openssl_unavailable_reason
 from .mediagen import make_mp4
+from .waiting import wait_until
 
 pytestmark = pytest.mark.skipif(openssl_unavailable_reason() is not None, reason=str(openssl_unavailable_reason()))
 
-#: A ceiling for things that take a moment on a loaded machine; never a goal.
-DEADLINE = 15.0
 
 
 @pytest.fixture(scope="module")
@@ -110,17 +108,6 @@ async def renderer_for() -> AsyncIterator[Callable[..., Any]]:
     assert not socket_threads(), "pychromecast socket threads left running"
 
 
-async def wait_until(probe: Callable[[], Any], what: str, timeout: float = DEADLINE) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if asyncio.iscoroutine(last):
-            last = await last
-        if last:
-            return last
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}; last: {last!r}")
 
 
 def clip(base: str, **kw: Any) -> CastMedia:

@@ -10,10 +10,8 @@ hub's address on that link — the stand-in cannot reach the test's loopback.
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,11 +26,10 @@ from .cast_standin import RootLink, StandinProcess, openssl_unavailable_reason
 from .conftest import write_config
 from .mediagen import make_mp4
 from .netns import Advertiser, netns_unavailable_reason
+from .waiting import wait_until
 
 pytestmark = pytest.mark.netns
 
-#: mDNS probing/announcing and resolution take a few seconds; a ceiling, never a goal.
-DEADLINE = 20.0
 CAST_TYPE = "_googlecast._tcp.local."
 
 
@@ -90,17 +87,6 @@ async def hub(hub_factory, link: RootLink, media_dir: Path, tmp_path: Path):
     return hub
 
 
-async def wait_until(probe: Callable[[], Any], what: str, timeout: float = DEADLINE) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if asyncio.iscoroutine(last):
-            last = await last
-        if last:
-            return last
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}; last: {last!r}")
 
 
 async def item_id(hub) -> int:

@@ -8,10 +8,8 @@ announcement's ``max-age`` runs out.
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,12 +19,11 @@ import pytest
 from omnimedia.core.const import EVENT_DISCOVERY
 
 from .renderer_netns import Gmediarender, RendererNamespace, hub_config, renderer_unavailable_reason
+from .waiting import wait_until
 
 pytestmark = pytest.mark.netns
 
 MEDIA_RENDERER = "urn:schemas-upnp-org:device:MediaRenderer:1"
-#: A ceiling for SSDP answers, description downloads and the hub's start-up, not a goal.
-DEADLINE = 20.0
 
 
 @pytest.fixture(scope="module")
@@ -50,16 +47,6 @@ def renderer(ns: RendererNamespace, tmp_path: Path) -> Iterator[Gmediarender]:
         proc.stop()
 
 
-async def wait_until(probe: Callable[[], Any], what: str, timeout: float = DEADLINE, log: Callable[[], str] | None = None) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        await asyncio.sleep(0.1)
-    extra = f"\n--- renderer log (tail) ---\n{log()[-3000:]}" if log else ""
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}; last: {last!r}{extra}")
 
 
 def device_of(hub: Any, udn: str) -> Callable[[], Any]:
