@@ -234,6 +234,8 @@ class FfmpegProcess:
     ``duration``: seconds of output expected, for ``percent``. ``on_progress``: called on the
     loop with each :class:`Progress`. ``stdout``: ``"pipe"`` makes :attr:`stdout` a
     :class:`asyncio.StreamReader` of the media ffmpeg writes to ``pipe:1``; ``"null"`` discards it.
+    ``stdin``: ``"pipe"`` makes :attr:`stdin` a :class:`asyncio.StreamWriter` that feeds ``pipe:0``
+    (``-i pipe:0``: live TV remuxes a tuner's stream this way); ``"null"`` gives ffmpeg no input.
 
     Use as ``async with FfmpegProcess(...) as proc: await proc.wait()`` — leaving the block ends a
     process still running. Raises :class:`FfmpegNotFound` from :meth:`start`.
@@ -246,6 +248,7 @@ class FfmpegProcess:
         duration: float | None = None,
         on_progress: Callable[[Progress], Any] | None = None,
         stdout: Literal["pipe", "null"] = "null",
+        stdin: Literal["pipe", "null"] = "null",
         binary: str = FFMPEG,
         stderr_lines: int = STDERR_TAIL_LINES,
         cwd: str | None = None,
@@ -260,7 +263,9 @@ class FfmpegProcess:
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=stderr_lines)
         self.progress = Progress()
         self.stdout: asyncio.StreamReader | None = None
+        self.stdin: asyncio.StreamWriter | None = None
         self._stdout_mode = stdout
+        self._stdin_mode = stdin
         self._proc: asyncio.subprocess.Process | None = None
         self._readers: list[asyncio.Task[Any]] = []
         self._cancelled = False
@@ -285,7 +290,7 @@ class FfmpegProcess:
             cmd[0] = binary
             self._proc = await asyncio.create_subprocess_exec(
                 *cmd,
-                stdin=asyncio.subprocess.DEVNULL,
+                stdin=asyncio.subprocess.PIPE if self._stdin_mode == "pipe" else asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE if self._stdout_mode == "pipe" else asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
                 pass_fds=(write_fd,),
@@ -299,6 +304,7 @@ class FfmpegProcess:
             os.close(write_fd)
         _LIVE.add(self)
         self.stdout = self._proc.stdout if self._stdout_mode == "pipe" else None
+        self.stdin = self._proc.stdin if self._stdin_mode == "pipe" else None
         self._readers = [
             asyncio.ensure_future(self._read_stderr()),
             asyncio.ensure_future(self._read_progress(read_fd)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -328,6 +328,163 @@ class PlaybackPosition(Base):
     play_count: Mapped[int] = mapped_column(Integer, default=0)
     device: Mapped[str | None] = mapped_column(String(255), nullable=True)
     updated_at: Mapped[float] = mapped_column(Float, index=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {c.key: getattr(self, c.key) for c in self.__table__.columns}
+
+
+# -- live TV and DVR ---------------------------------------------------------------------------
+
+
+class GuideChannel(Base):
+    """A channel of an XMLTV guide. ``id`` is the XMLTV channel id; ``names`` every
+    display-name (first is the main one); ``number`` a display-name that looks like a channel
+    number; ``source`` the guide source's name."""
+
+    __tablename__ = "guide_channels"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    source: Mapped[str] = mapped_column(String(255), index=True)
+    names: Mapped[list[str]] = mapped_column(JSON, default=list)
+    number: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    icon: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {c.key: getattr(self, c.key) for c in self.__table__.columns}
+
+
+class GuideProgramme(Base):
+    """One programme of the guide; see :class:`omnimedia.core.dvr.types.Programme` for the
+    fields. ``start``/``stop`` are UTC epoch seconds."""
+
+    __tablename__ = "guide_programmes"
+    __table_args__ = (Index("ix_guide_programmes_channel_start", "channel_id", "start"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(255), index=True)
+    start: Mapped[float] = mapped_column(Float, index=True)
+    stop: Mapped[float] = mapped_column(Float)
+    title: Mapped[str] = mapped_column(String(512))
+    subtitle: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    categories: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    season: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    episode: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    episode_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    new: Mapped[bool] = mapped_column(Boolean, default=False)
+    previously_shown: Mapped[bool] = mapped_column(Boolean, default=False)
+    original_air_date: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    icon: Mapped[str | None] = mapped_column(Text, nullable=True)
+    year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {c.key: getattr(self, c.key) for c in self.__table__.columns}
+
+
+class ChannelMapping(Base):
+    """Which guide channel a lineup channel (``number``) shows the programmes of.
+    ``manual``: set by the user (automatic mapping never overrides it); ``guide_channel_id``
+    ``None`` with ``manual`` means "no guide for this channel"."""
+
+    __tablename__ = "dvr_channel_map"
+
+    number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    guide_channel_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    manual: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {c.key: getattr(self, c.key) for c in self.__table__.columns}
+
+
+class RecordingRule(Base):
+    """What to record; see :mod:`omnimedia.core.dvr.rules` for what each ``kind`` means.
+
+    ``kind``: ``once``, ``daily``, ``weekly``, ``series``, ``keyword``. ``title``: the
+    programme title to match (series) or the recording's name; ``keyword``: text searched in
+    titles and descriptions; ``channel``: a lineup number, ``None`` for any channel;
+    ``programme_id``: the guide programme of a ``once`` rule; ``start``/``stop`` (UTC epoch
+    seconds) a ``once`` rule's slot when it has no programme; ``start_time`` ("HH:MM", local)
+    and ``duration`` (seconds) a daily/weekly slot; ``days``: weekdays 0 = Monday … 6;
+    ``after``/``before`` ("HH:MM", local): a time window for series/keyword rules;
+    ``new_only``: skip airings the guide marks previously shown, and episodes already recorded;
+    ``padding_before``/``padding_after`` seconds (``None``: the dvr defaults); ``priority``
+    (higher wins a conflict); ``keep_last`` (recordings kept, oldest deleted first) and
+    ``keep_days`` (days a recording is kept), ``None`` keeps everything."""
+
+    __tablename__ = "dvr_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(512))
+    keyword: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    programme_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    start: Mapped[float | None] = mapped_column(Float, nullable=True)
+    stop: Mapped[float | None] = mapped_column(Float, nullable=True)
+    start_time: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    duration: Mapped[float | None] = mapped_column(Float, nullable=True)
+    days: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    before: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    new_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    padding_before: Mapped[float | None] = mapped_column(Float, nullable=True)
+    padding_after: Mapped[float | None] = mapped_column(Float, nullable=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    keep_last: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    keep_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {c.key: getattr(self, c.key) for c in self.__table__.columns}
+
+
+class Recording(Base):
+    """One recording, from the moment it starts.
+
+    ``state``: ``recording``, ``processing`` (commercials, post-processing, import), ``done``,
+    ``partial`` (done, with gaps or missing parts), ``failed``, ``cancelled``, ``deleted``.
+    ``start``/``stop`` the airing and ``padded_start``/``padded_stop`` what is recorded (UTC
+    epoch seconds). ``parts``: ``[{"path", "bytes", "start", "end"}]`` (one per connection; a
+    stream drop starts a new part); ``gaps``: ``[{"start", "end"}]`` with no data; ``path``: the
+    finished file; ``size`` bytes; ``commercials``: ``[[start, end], …]`` seconds into the file;
+    ``item_id``: the library item once imported; ``message``: the last problem in words."""
+
+    __tablename__ = "dvr_recordings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("dvr_rules.id", ondelete="SET NULL"), nullable=True, index=True)
+    programme_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    episode_key: Mapped[str | None] = mapped_column(String(512), nullable=True, index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    device_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    title: Mapped[str] = mapped_column(String(512))
+    subtitle: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    season: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    episode: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    original_air_date: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    categories: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    start: Mapped[float] = mapped_column(Float)
+    stop: Mapped[float] = mapped_column(Float)
+    padded_start: Mapped[float] = mapped_column(Float)
+    padded_stop: Mapped[float] = mapped_column(Float, index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    parts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    gaps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    commercials: Mapped[list[list[float]] | None] = mapped_column(JSON, nullable=True)
+    item_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     def as_dict(self) -> dict[str, Any]:
         return {c.key: getattr(self, c.key) for c in self.__table__.columns}

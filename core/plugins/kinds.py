@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..acquisition.types import DownloadItem, DownloadRequest, Release, SearchQuery
+from ..dvr.types import LineupChannel, TunerStream
 from ..ffmpeg import Progress
 
 if TYPE_CHECKING:
@@ -128,17 +129,50 @@ class StorageProvider(Provider):
 
 
 class Tuner(Provider):
-    """A TV tuner (HDHomeRun, IPTV …)."""
+    """One TV tuner *device* (an HDHomeRun, an IPTV playlist …) with ``tuner_count`` tuners.
+
+    Tuner plugins build these themselves, one per device they find or are configured with, and
+    hand them to the DVR engine with ``hub.dvr.add_tuner(tuner)`` (from ``omnimedia_setup`` or
+    ``omnimedia_discovered``); ``hub.dvr.remove_tuner(device_id)`` when a device goes away. The
+    engine registers the device and one ``tuner`` entity per tuner, leases tuners to recordings
+    and live TV, and never opens more streams than ``tuner_count``.
+
+    Attributes: ``device_id`` (stable across restarts: the HDHomeRun DeviceID, or the playlist
+    entry's name), ``tuner_count``, and ``manufacturer``/``model``/``sw_version`` for the device
+    registry. Errors: :class:`~omnimedia.core.dvr.types.TunerBusy`,
+    :class:`~omnimedia.core.dvr.types.UnknownChannel`,
+    :class:`~omnimedia.core.dvr.types.TunerUnavailable`.
+    """
 
     kind = "tuner"
+    device_id: str = ""
+    tuner_count: int = 1
+    manufacturer: str | None = None
+    model: str | None = None
+    sw_version: str | None = None
 
     @abc.abstractmethod
-    async def lineup(self) -> list[dict[str, Any]]:
-        """Channels: ``number`` (guide number string), ``name``, ``url``."""
+    async def lineup(self) -> list[LineupChannel]:
+        """The channels this device receives, in the device's order. Raises TunerUnavailable."""
 
     @abc.abstractmethod
-    def stream(self, channel: str) -> AsyncIterator[bytes]:
-        """Yield MPEG-TS bytes of ``channel`` until the consumer stops iterating."""
+    async def open_stream(self, channel: str, *, duration: float | None = None) -> TunerStream:
+        """Start streaming ``channel`` (a lineup number) on a free tuner; ``duration`` (seconds)
+        asks the device to end the stream by itself (HDHomeRun ``?duration=``), ``None`` streams
+        until closed. Raises TunerBusy, UnknownChannel, TunerUnavailable."""
+
+    async def tuner_status(self) -> list[dict[str, Any]]:
+        """What each tuner is doing, as the device reports it (HDHomeRun ``status.json``):
+        a list of dicts with at least ``resource`` ("tuner0"), and ``channel`` / ``bitrate`` (bits
+        per second) / ``signal_strength`` / ``signal_quality`` (percent) when tuned. ``[]`` when
+        the device cannot tell."""
+        return []
+
+    async def scan(self, action: str = "start") -> dict[str, Any]:
+        """Start (``"start"``) or abort (``"abort"``) a channel scan on devices that have one and
+        return its status (``{"scan_in_progress": bool, "progress": percent, "found": n}``).
+        Raises ``NotImplementedError`` on sources without scanning (playlists)."""
+        raise NotImplementedError(f"{self.platform} cannot scan for channels")
 
 
 class Transcoder(Provider):

@@ -1,0 +1,10 @@
+"""iptv tuner plugin (being written)."""
+
+from __future__ import annotations
+
+from omnimedia.core.plugins import PluginManifest, hookimpl
+
+
+@hookimpl
+def omnimedia_manifest() -> PluginManifest:
+    return PluginManifest(name="iptv", version="0.1.0", description="iptv tuners", kinds=("tuner",))
