@@ -12,7 +12,7 @@ interfaces; what stands here is the part every implementation of a kind shares.
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..acquisition.types import DownloadItem, DownloadRequest, Release, SearchQuery
