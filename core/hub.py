@@ -1,7 +1,7 @@
 """The Hub: owns the loop-side services and starts and stops them in order.
 
 Start: database (migrations) → registries → library engine → plugins → acquisition engine →
-transcode engine → playback → casting → HTTP API → discovery → initial scan and file watching.
+transcode engine → playback → casting → DVR → HTTP API → discovery → initial scan and file watching.
 Stop runs the other way, waits for in-flight work (scans, listeners, registry writes), ends every
 ffmpeg the hub started and closes every socket.
 """
@@ -34,6 +34,7 @@ class Hub:
         from .acquisition.manager import AcquisitionManager
         from .casting.manager import CastingManager
         from .discovery import Discovery
+        from .dvr.manager import DvrManager
         from .http.server import HttpServer
         from .library import LibraryManager
         from .playback.manager import PlaybackManager
@@ -55,6 +56,7 @@ class Hub:
         self.transcode = TranscodeManager(self)
         self.playback = PlaybackManager(self)
         self.casting = CastingManager(self)
+        self.dvr = DvrManager(self)
         self.http = HttpServer(self)
         self.discovery = Discovery(self)
         self.state = "not_running"
@@ -75,7 +77,8 @@ class Hub:
         background: bool = True,
     ) -> None:
         """Start every part. ``serve_http``, ``initial_scan``, ``watch`` (file watching),
-        ``discovery`` (mDNS) and ``background`` (download tracking, RSS sync, transcode workers) can be left off
+        ``discovery`` (mDNS) and ``background`` (download tracking, RSS sync, transcode workers, the DVR's
+        scheduler and guide refreshes) can be left off
         for one-off commands such as ``omnimedia scan`` or ``omnimedia search``.
 
         Raises ``DatabaseError`` (and ``OSError`` when the port is taken); plugin failures never
@@ -91,6 +94,7 @@ class Hub:
         await self.transcode.start(loops=background)
         await self.playback.start()
         await self.casting.start()
+        await self.dvr.start(loops=background)
         if serve_http:
             await self.http.start(self.config.hub["host"], self.config.hub["port"])
         if discovery:
@@ -111,6 +115,7 @@ class Hub:
         self.bus.fire(EVENT_HUB_STOP, {}, self.context)
         await self.discovery.stop()
         await self.http.stop()
+        await self.dvr.stop()
         await self.library.stop()
         await self.casting.stop()
         await self.playback.stop()

@@ -13,6 +13,7 @@ import voluptuous as vol
 
 from ..acquisition.config import ACQUISITION_SCHEMA
 from ..const import DEFAULT_PORT, MEDIA_TYPES
+from ..dvr.config import DVR_SCHEMA
 from ..playback.config import PLAYBACK_SCHEMA
 from ..transcode.config import TRANSCODE_SCHEMA
 from .loader import ConfigError, NodeDict, NodeList
@@ -73,6 +74,7 @@ CORE_SCHEMA = vol.Schema(
         vol.Optional("acquisition", default={}): ACQUISITION_SCHEMA,
         vol.Optional("transcode", default={}): TRANSCODE_SCHEMA,
         vol.Optional("playback", default={}): PLAYBACK_SCHEMA,
+        vol.Optional("dvr", default={}): DVR_SCHEMA,
         vol.Optional("plugins_dir"): str,
         # Validated one by one against each plugin's own schema, see validate_plugin_entries().
         vol.Optional("plugins", default=[]): [dict],
@@ -95,6 +97,7 @@ class HubConfig:
     acquisition: dict[str, Any] = field(default_factory=dict)
     transcode: dict[str, Any] = field(default_factory=dict)
     playback: dict[str, Any] = field(default_factory=dict)
+    dvr: dict[str, Any] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -171,6 +174,7 @@ def allowed_keys() -> dict[tuple[Any, ...], list[str]]:
         ("acquisition",): _schema_keys(ACQUISITION_SCHEMA),
         ("transcode",): _schema_keys(TRANSCODE_SCHEMA),
         ("playback",): _schema_keys(PLAYBACK_SCHEMA),
+        ("dvr",): _schema_keys(DVR_SCHEMA),
     }
 
 
@@ -212,6 +216,7 @@ def validate_core(tree: Any, config_dir: Path) -> tuple[HubConfig | None, list[C
         acquisition=data["acquisition"],
         transcode=data["transcode"],
         playback=data["playback"],
+        dvr=data["dvr"],
         raw=tree,
     )
     return config, errors
