@@ -21,6 +21,10 @@
 #   gstreamer1.0-plugins-good  its HTTP source (souphttpsrc) and MP4/Matroska demuxers
 #   gstreamer1.0-plugins-bad   its MPEG-TS demuxer (what the dlna_generic profile streams)
 #   nginx-light       the reference server in the direct-play throughput benchmark
+#   hdhomerun-config  Silicondust's own hdhomerun_config: proves the HDHomeRun simulator's UDP
+#                     discovery speaks the real protocol
+#   comskip           commercial detection for DVR recordings (the hub falls back to ffmpeg
+#                     black + silence detection without it)
 set -euo pipefail
 
 PACKAGES=(
@@ -41,6 +45,8 @@ PACKAGES=(
   gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad
   nginx-light
+  hdhomerun-config
+  comskip
   ca-certificates
 )
 
