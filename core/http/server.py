@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, web
 
-from . import acquisition, api, casting, media, playback, streaming, transcode, websocket
+from . import acquisition, api, casting, dvr, media, playback, streaming, transcode, websocket
 from .frontend import add_frontend_routes
 from .json import json_response
 from .middleware import error_middleware
@@ -39,7 +39,7 @@ def api_routes() -> RouteTable:
     """Every API route, in registration order."""
     return (
         api.routes + media.routes + acquisition.routes + transcode.routes + playback.routes + streaming.routes
-        + casting.routes + websocket.routes + _meta
+        + casting.routes + dvr.routes + websocket.routes + _meta
     )
 
 
