@@ -686,7 +686,9 @@ class HDHomeRunSimulator:
             try:
                 resp = await handler(request)
             except web.HTTPException as exc:
-                resp = exc
+                if exc.status < 400:
+                    raise
+                resp = web.Response(status=exc.status, text=exc.text or exc.reason)
         return resp
 
     @staticmethod
