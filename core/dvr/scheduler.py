@@ -34,6 +34,7 @@ How it decides (the same input always gives the same plan):
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -127,6 +128,16 @@ class _Plan:
         self.carriers = carriers
         self.now = now
         self.on: dict[str, list[_Placement]] = {d: [] for d in self.capacity}
+        # per device, placements by start (rebuilt after a change): starts, placements, longest span
+        self._index: dict[str, tuple[list[float], list[_Placement], float]] = {}
+
+    def touch(self, device: str) -> None:
+        """Forget the index of ``device`` after its placements changed."""
+        self._index.pop(device, None)
+
+    def add(self, placement: _Placement) -> None:
+        self.on[placement.device].append(placement)
+        self.touch(placement.device)
 
     # -- capacity ---------------------------------------------------------------------------------
     def span(self, airing: Airing) -> tuple[float, float]:
@@ -136,8 +147,18 @@ class _Plan:
         return max(airing.start, self.now), max(airing.stop, self.now)
 
     def overlapping(self, device: str, start: float, stop: float, exclude: Iterable[_Placement] = ()) -> list[_Placement]:
+        """Placements of ``device`` overlapping ``[start, stop)``, by start."""
+        if device not in self.on:
+            return []
+        index = self._index.get(device)
+        if index is None:
+            ordered = sorted(self.on[device], key=lambda p: p.start)
+            index = ([p.start for p in ordered], ordered, max((p.stop - p.start for p in ordered), default=0.0))
+            self._index[device] = index
+        starts, ordered, longest = index
+        lo, hi = bisect.bisect_left(starts, start - longest), bisect.bisect_left(starts, stop)
         skip = {id(p) for p in exclude}
-        return [p for p in self.on.get(device, ()) if p.start < stop and p.stop > start and id(p) not in skip]
+        return [p for p in ordered[lo:hi] if p.stop > start and id(p) not in skip]
 
     def load(self, device: str, start: float, stop: float, exclude: Iterable[_Placement] = ()) -> int:
         """The most tuners of ``device`` in use at any instant of ``[start, stop)``."""
@@ -195,12 +216,13 @@ class _Plan:
     def place(self, item: _Item, channel: str, device: str, notes: Iterable[str] = ()) -> _Placement:
         start, stop = self.span(item.airing)
         placement = _Placement(device=device, channel=channel, start=start, stop=stop, item=item, notes=list(notes))
-        self.on[device].append(placement)
+        self.add(placement)
         item.placed = placement
         return placement
 
     def remove(self, placement: _Placement) -> None:
         self.on[placement.device].remove(placement)
+        self.touch(placement.device)
         if placement.item is not None:
             placement.item.placed = None
 
@@ -208,6 +230,7 @@ class _Plan:
         item.airing = airing
         if item.placed is not None:
             item.placed.start, item.placed.stop = self.span(airing)
+            self.touch(item.placed.device)
 
 
 def _order_key(airing: Airing) -> tuple[Any, ...]:
@@ -246,8 +269,8 @@ def schedule(airings: Iterable[Airing], *, devices: Mapping[str, int], carriers:
         start = float(rec.get("padded_start", rec.get("start", now)) or now)
         stop = float(rec.get("padded_stop", rec.get("stop", now)) or now)
         if device in plan.on and stop > now:
-            plan.on[device].append(_Placement(device=device, channel=str(rec.get("channel") or ""),
-                                              start=max(start, now), stop=stop, busy=rec))
+            plan.add(_Placement(device=device, channel=str(rec.get("channel") or ""), start=max(start, now),
+                                stop=stop, busy=rec))
 
     items = [_Item(a, i) for i, a in enumerate(sorted(airings, key=_order_key))]
     conflicts: list[Conflict] = []
@@ -272,11 +295,11 @@ def schedule(airings: Iterable[Airing], *, devices: Mapping[str, int], carriers:
 
     order = [g for g in range(len(groups)) if g not in busy_alt]
     for gid in order:
-        _place_group(plan, groups, gid, tz, names)
+        _place_group(plan, groups, gid, tz)
     for _ in range(len(order)):  # moves may have freed room for what failed; retry until nothing changes
         changed = False
         for gid in order:
-            if all(m.placed is None for m in groups[gid]) and _place_group(plan, groups, gid, tz, names, retry=True):
+            if all(m.placed is None for m in groups[gid]) and _place_group(plan, groups, gid, tz):
                 changed = True
         if not changed:
             break
@@ -354,8 +377,9 @@ def _groups(items: list[_Item]) -> list[list[_Item]]:
     return [out[r] for r in sorted(out)]  # items are in priority/time order, so groups are too
 
 
-def _place_group(plan: _Plan, groups: list[list[_Item]], gid: int, tz: tzinfo, names: Mapping[str, str],
-                 retry: bool = False) -> bool:
+def _place_group(plan: _Plan, groups: list[list[_Item]], gid: int, tz: tzinfo) -> bool:
+    """Record one member of a group of alternates, trying each way of making room for every
+    member (in order) before the next, more intrusive way."""
     members = groups[gid]
     strategies = (_direct, _move_device, _trim, _move_alternate)
     for strategy in strategies:
@@ -410,7 +434,7 @@ def _relocate(plan: _Plan, groups: list[list[_Item]], item: _Item, tz: tzinfo, *
                 plan.remove(new_item.placed)
             else:
                 plan.remove(old_item.placed)
-            plan.on[old_placement.device].append(old_placement)
+            plan.add(old_placement)
             old_item.placed = old_placement
     return False
 
@@ -423,6 +447,7 @@ def _move_to_other_device(plan: _Plan, holder: _Placement, device: str) -> tuple
             plan.remove(holder)
             placed = plan.place(item, channel, other, holder.notes)
             placed.start, placed.stop = holder.start, holder.stop
+            plan.touch(other)
             return item, holder, None
     return None
 
