@@ -49,6 +49,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import bisect
 import contextlib
 import hashlib
 import itertools
@@ -469,7 +470,10 @@ class HDHomeRunSimulator:
         firmware: str = "20240417",
         speed: float = 1.0,
         cache_dir: Path | str | None = None,
+        join: str = "start",
     ) -> None:
+        if join not in ("start", "live"):
+            raise ValueError(f"join must be 'start' or 'live', got {join!r}")
         if tuner_count < 1:
             raise ValueError(f"tuner_count must be >= 1, got {tuner_count}")
         if not (isinstance(device_id, str) and len(device_id) == 8):
@@ -491,6 +495,8 @@ class HDHomeRunSimulator:
         self.firmware = firmware
         self.speed = speed
         self.cache_dir = cache_dir
+        self.join = join
+        self._epoch = 0.0
         self.device_auth = base64.b64encode(hashlib.sha256(b"auth" + self.device_id.encode()).digest()[:18]).decode()
         self.stream_log: list[dict[str, Any]] = []
         self.bytes_served = 0
@@ -526,6 +532,7 @@ class HDHomeRunSimulator:
         """Make (or reuse from the cache) every channel's MPEG-TS, then listen on HTTP (and UDP
         when ``discovery_port`` is not ``None``)."""
         self._loop = asyncio.get_running_loop()
+        self._epoch = self._loop.time()
         for ch in self.channels:
             media = await asyncio.to_thread(cached_tv_ts, self.cache_dir, **ch.media_params())
             self.media[ch.number] = media
@@ -886,9 +893,17 @@ class HDHomeRunSimulator:
         cc: dict[int, int] = {}
         t0 = self._now()
         loop_no, index = 0, 0
+        if self.join == "live":
+            # Join the broadcast where it is now: it has been on the air since start().
+            position = (t0 - self._epoch) * self.speed
+            loop_no = int(position // ts.period_seconds)
+            index = bisect.bisect_left(ts.chunk_due, position - loop_no * ts.period_seconds)
+            if index >= ts.chunks:
+                loop_no, index = loop_no + 1, 0
+        origin = loop_no * ts.period_seconds + ts.chunk_due[index]
         window_start, window_bytes = t0, 0
         while True:
-            due = loop_no * ts.period_seconds + ts.chunk_due[index]
+            due = loop_no * ts.period_seconds + ts.chunk_due[index] - origin  # stream seconds
             if duration is not None and due >= duration:
                 return
             fault = self._fault_for(stream)
@@ -968,6 +983,7 @@ async def _main(args: argparse.Namespace) -> None:
     sim = HDHomeRunSimulator(
         tuner_count=args.tuners, device_id=args.device_id, host=args.host, http_port=args.port,
         discovery_port=args.discovery_port, legacy=args.legacy, model=args.model, speed=args.speed,
+        join=args.join,
     )
     await sim.start()
     print(f"HDHomeRun simulator {sim.device_id} ({sim.model}, {sim.tuner_count} tuners)", flush=True)
@@ -991,7 +1007,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device-id", default="1053C0CA")
     parser.add_argument("--model", default="HDHR5-4US")
     parser.add_argument("--legacy", action="store_true")
-    parser.add_argument("--speed", type=float, default=1.0)
+    parser.add_argument("--speed", type=float, default=1.0, help="stream pacing multiplier (1.0: real time)")
+    parser.add_argument("--join", choices=("start", "live"), default="live",
+                        help="where a stream begins: the loop start, or where the broadcast is now (default)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     with contextlib.suppress(KeyboardInterrupt):

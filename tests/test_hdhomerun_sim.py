@@ -316,6 +316,22 @@ async def test_streams_are_paced(http):
         assert loop.time() - started > 1.5
 
 
+async def test_live_join_starts_where_the_broadcast_is(http, tmp_path):
+    async with HDHomeRunSimulator(channels=short_channels(), speed=8.0, join="live") as s:
+        firsts = []
+        for i in range(2):
+            async with http.get(s.base_url + "/auto/v2.1?duration=1") as resp:
+                data = await read_body(resp)
+            report = ts_report(data)
+            assert report["bad_sync"] == 0 and report["cc_errors"] == 0
+            firsts.append(report["pcrs"][0])
+            path = tmp_path / f"live{i}.ts"
+            path.write_bytes(data)
+            assert [st["codec_name"] for st in ffprobe_streams(path)["streams"]] == ["h264", "ac3"]
+        # The second stream joined later in the broadcast, not at the start of the loop again.
+        assert firsts[1] > firsts[0]
+
+
 # -- faults -----------------------------------------------------------------------------------------
 
 
@@ -558,6 +574,26 @@ def test_tv_media_breaks_are_where_it_says(tmp_path, codec):
     assert float(info["format"]["duration"]) == pytest.approx(media.duration, abs=0.1)
     video = info["streams"][0]
     assert video["codec_name"] == codec and video["width"] == (640 if codec == "h264" else 320)
+
+
+def test_comskip_finds_the_break(tmp_path):
+    """comskip (with black-frame detection and shows of at least 15 s) finds the break where
+    tv_media put it. The break at the very end of a file is not reported (comskip's end-of-show
+    rules), so two cycles give one break."""
+    if shutil.which("comskip") is None:
+        pytest.skip("comskip is not installed (Debian/Ubuntu: apt install comskip)")
+    media = make_tv_ts(tmp_path / "show.ts", hd=False, programme_seconds=20, commercial_seconds=10,
+                       break_seconds=1, cycles=2)
+    ini = tmp_path / "comskip.ini"
+    ini.write_text("detect_method=1\nmin_show_segment_length=15\nmin_commercialbreak=4\n"
+                   "max_commercialbreak=600\nmin_commercial_size=4\nmax_commercial_size=120\noutput_edl=1\n")
+    out = subprocess.run(["comskip", f"--ini={ini}", f"--output={tmp_path}", str(media.path)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout[-2000:]  # 0: commercials found
+    edl = [tuple(float(x) for x in line.split()[:2]) for line in (tmp_path / "show.edl").read_text().splitlines()]
+    (start, end), = media.breaks[:1]
+    assert len(edl) == 1
+    assert edl[0][0] == pytest.approx(start, abs=1.0) and edl[0][1] == pytest.approx(end, abs=1.0)
 
 
 def test_tv_media_refuses_bad_arguments(tmp_path):
