@@ -100,6 +100,17 @@ def test_priority_beats_time():
     assert conflict.blocked_by[0]["priority"] == 5
 
 
+def test_message_explains_each_holder_as_in_the_docs():
+    """The no_tuner example of docs/recording-rules.md, word for word."""
+    airings = [air("B", "7.1", "19:30", "21:00", rule_id=2), air("Match", "5.1", "20:00", "22:00", priority=5, rule_id=3),
+               air("News", "9.1", "19:45", "20:45", rule_id=1)]
+    _entries, [conflict] = plan(airings, **TWO, names={"10ABCDEF": "HDHR"})
+    assert conflict.message == (
+        "'News' on 9.1 at Tue 12 Mar 19:45–20:45: no free tuner — both tuners of HDHR (10ABCDEF) are recording "
+        "'B' on 7.1 at Tue 12 Mar 19:30–21:00 (same priority, starts earlier) and 'Match' on 5.1 at Tue 12 Mar "
+        "20:00–22:00 (higher priority: 5 over 0, so it wins although 'News' starts earlier)")
+
+
 def test_same_priority_first_come():
     entries, conflicts = plan([air("Second", "7.1", "20:00", "21:00", rule_id=1),
                                air("First", "5.1", "19:30", "20:30", rule_id=2)], **ONE)
