@@ -472,6 +472,8 @@ class HDHomeRunSimulator:
         cache_dir: Path | str | None = None,
         join: str = "start",
     ) -> None:
+        if legacy not in (False, True, "json", "invalid"):
+            raise ValueError(f"legacy must be False, True or 'json' (alias 'invalid'), got {legacy!r}")
         if join not in ("start", "live"):
             raise ValueError(f"join must be 'start' or 'live', got {join!r}")
         if tuner_count < 1:
@@ -522,6 +524,11 @@ class HDHomeRunSimulator:
     def base_url(self) -> str:
         """``http://HOST:PORT`` (available after :meth:`start`)."""
         return f"http://{self.host}:{self.http_port}"
+
+    @property
+    def scan_in_progress(self) -> bool:
+        """Whether a channel scan (``POST /lineup.post?scan=start``) is running."""
+        return self._scan is not None
 
     @property
     def active_streams(self) -> int:
