@@ -463,3 +463,24 @@ def test_daily_rules_fill_exactly_the_tuner_count(count):
     entries, conflicts = plan(airings, **setup)
     assert len(entries) == 3 * count and len(conflicts) == 3 * (4 - count)
     assert {e.airing.rule_id for e in entries} == set(range(1, count + 1))
+
+
+def test_a_time_slot_rule_records_every_slot_even_when_a_series_rule_shares_the_episode():
+    """Mon and Tue 20:00 on 5.1 show the same episode. The series rule alone records it once; with a
+    daily 20:00 rule on 5.1 both slots are recorded (a slot is recorded as asked), each once."""
+    guide = [Programme(channel="one.de", start=t("20:00", d), stop=t("21:00", d), title="Show", season=1, episode=1,
+                       id=d + 1) for d in (0, 1)]
+    kw = {"numbers_for_guide": {"one.de": ["5.1"]}, "guide_for_number": {"5.1": "one.de"}, "now": NOW,
+          "until": NOW + 2 * 86400, "tz": TZ, "defaults": {}, "recorded_keys": set()}
+    series = airings_for_rule(dict(RULE_SCHEMA({"kind": "series", "title": "Show"}), id=1), guide, **kw)
+    daily = airings_for_rule(dict(RULE_SCHEMA({"kind": "daily", "channel": "5.1", "start_time": "20:00",
+                                               "duration": 3600}), id=2), guide, **kw)
+    entries, conflicts = plan(series, **ONE)
+    assert [e.airing.start for e in entries] == [t("20:00", 0)]
+    assert [c.reason for c in conflicts] == ["alternate"]
+
+    entries, conflicts = plan(series + daily, **ONE)
+    assert sorted(e.airing.start for e in entries) == [t("20:00", 0), t("20:00", 1)]
+    assert sorted((c.reason, c.airing.start) for c in conflicts) == [("alternate", t("20:00", 0)),
+                                                                     ("alternate", t("20:00", 1))]
+    assert all("is already planned for rule" in c.message and c.message.endswith("recorded once") for c in conflicts)

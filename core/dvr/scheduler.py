@@ -103,6 +103,8 @@ class _Item:
     airing: Airing
     index: int
     group: int = -1
+    key: str | None = None  # the episode key it is an alternate by (None: never an alternate)
+    dups: list[_Item] = field(default_factory=list)  # other airings of the very same slot, recorded with it
     placed: _Placement | None = None
     failed: bool = False
     moved_note: str | None = None
@@ -284,7 +286,7 @@ def schedule(airings: Iterable[Airing], *, devices: Mapping[str, int], carriers:
             continue
         live.append(item)
 
-    groups = _groups(live)
+    groups = _groups(_one_per_slot(live))
     busy_alt: dict[int, dict[str, Any]] = {}
     for gid, members in enumerate(groups):
         for member in members:
@@ -309,7 +311,7 @@ def schedule(airings: Iterable[Airing], *, devices: Mapping[str, int], carriers:
         recorded = next((m for m in members if m.placed is not None), None)
         if gid in busy_alt:
             rec = busy_alt[gid]
-            for member in members:
+            for member in (x for m in members for x in (m, *m.dups)):
                 conflicts.append(Conflict(member.airing, "alternate", (
                     f"{describe_airing(member.airing, tz)}: the same episode is already being recorded "
                     f"('{rec.get('title')}' on {rec.get('channel')}, until "
@@ -324,6 +326,12 @@ def schedule(airings: Iterable[Airing], *, devices: Mapping[str, int], carriers:
                 conflicts.append(_alternate(plan, member, recorded, tz))
             else:
                 conflicts.append(_failure(plan, member, tz, names))
+            for dup in member.dups:
+                dup.failed, dup.moved_note = member.failed, member.moved_note
+                if recorded is not None:
+                    conflicts.append(_alternate(plan, dup, recorded, tz))
+                else:
+                    conflicts.append(_failure(plan, dup, tz, names))
 
     entries.sort(key=lambda e: (e.airing.padded_start, e.airing.start, e.channel, e.device_id, _order_key(e.airing)))
     conflicts.sort(key=lambda c: (c.airing.start, _order_key(c.airing), c.reason))
@@ -341,40 +349,49 @@ def _is_busy_recording(airing: Airing, busy: list[dict[str, Any]]) -> bool:
 
 
 def _busy_alternate(members: list[_Item], busy: list[dict[str, Any]]) -> dict[str, Any] | None:
-    keys = {m.airing.episode_key for m in members if m.airing.episode_key}
+    keys = {m.key for m in members if m.key}
     for rec in busy:
         if rec.get("episode_key") and rec["episode_key"] in keys:
             return rec
     return None
 
 
-def _groups(items: list[_Item]) -> list[list[_Item]]:
-    """Alternates: items sharing an episode key, or the very same channels and times, in order."""
-    parent = list(range(len(items)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    first: dict[Any, int] = {}
-    for i, item in enumerate(items):
+def _one_per_slot(items: list[_Item]) -> list[_Item]:
+    """Airings of the very same slot (same channels, start and stop: two rules wanting one
+    airing) are recorded once: the first in order stands for them, the others become its ``dups``.
+    Its ``key`` is the episode key they share, or ``None`` when any of them has none (a time-slot
+    rule is recorded as asked, so such a slot is never an alternate)."""
+    out: list[_Item] = []
+    by_slot: dict[tuple[Any, ...], _Item] = {}
+    for item in items:
         a = item.airing
-        idents = [("slot", tuple(sorted(a.channels)), a.start, a.stop)] if a.channels else []
-        if a.episode_key:
-            idents.append(("key", a.episode_key))
-        for ident in idents:
-            if ident in first:
-                ra, rb = find(first[ident]), find(i)
-                if ra != rb:
-                    parent[max(ra, rb)] = min(ra, rb)
-            else:
-                first[ident] = i
-    out: dict[int, list[_Item]] = {}
-    for i, item in enumerate(items):
-        out.setdefault(find(i), []).append(item)
-    return [out[r] for r in sorted(out)]  # items are in priority/time order, so groups are too
+        if a.channels:
+            ident = (tuple(sorted(a.channels)), a.start, a.stop)
+            first = by_slot.get(ident)
+            if first is not None:
+                first.dups.append(item)
+                continue
+            by_slot[ident] = item
+        out.append(item)
+    for item in out:
+        keys = {x.airing.episode_key for x in (item, *item.dups)}
+        item.key = keys.pop() if len(keys) == 1 else None
+    return out
+
+
+def _groups(items: list[_Item]) -> list[list[_Item]]:
+    """Alternates: items sharing an episode key, in order (so groups are in the order of their best member)."""
+    out: list[list[_Item]] = []
+    by_key: dict[str, list[_Item]] = {}
+    for item in items:
+        if item.key is None:
+            out.append([item])
+        elif item.key in by_key:
+            by_key[item.key].append(item)
+        else:
+            by_key[item.key] = [item]
+            out.append(by_key[item.key])
+    return out
 
 
 def _place_group(plan: _Plan, groups: list[list[_Item]], gid: int, tz: tzinfo) -> bool:
