@@ -557,3 +557,13 @@ def test_airings_are_sorted_by_start():
     out = airings(rule(kind="series", title="Doctor Who"), guide, now=at("2024-05-06 00:00"),
                   until=at("2024-05-13 00:00"))
     assert [a.start for a in out] == sorted(a.start for a in out)
+
+
+def test_rule_fields_are_the_columns_of_the_model():
+    from omnimedia.core.db.models import RecordingRule
+
+    columns = {c.key for c in RecordingRule.__table__.columns} - {"id", "created_at", "updated_at"}
+    assert set(RULE_FIELDS) == columns
+    row = RecordingRule(**RULE_SCHEMA({"kind": "weekly", "channel": "5.1", "start_time": "20:00", "duration": 60,
+                                       "days": "weekend"}), created_at=0.0, updated_at=0.0)
+    assert (row.days, row.start_time, row.duration) == ([5, 6], "20:00", 60.0)

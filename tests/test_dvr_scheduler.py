@@ -284,6 +284,20 @@ def test_only_the_lower_priority_padding_is_trimmed_when_that_is_enough():
     assert eb.note.startswith("padding before trimmed from 10 min to 4 min")
 
 
+def test_a_higher_priority_padding_gives_way_to_a_whole_programme():
+    """High (priority 5) wants the tuner from 20:55; Low (priority 0) airs until 21:00. Padding is
+    the soft part: High's padding before is cut to 0 rather than losing Low entirely."""
+    high = air("High", "5.1", "21:00", "22:00", priority=5, rule_id=1, before=300)
+    low = air("Low", "7.1", "20:00", "21:00", priority=0, rule_id=2, after=180)
+    entries, conflicts = plan([high, low], **ONE)
+    assert conflicts == []
+    eh, el = by_title(entries, "High"), by_title(entries, "Low")
+    assert (eh.airing.padding_before, el.airing.padding_after) == (0, 0)
+    assert eh.note == ("padding before trimmed from 5 min to 0 s so that 'Low' on 7.1 at Tue 12 Mar 20:00–21:00 "
+                       "can be recorded on the same tuners")
+    assert el.note.startswith("padding after trimmed from 3 min to 0 s: 'High' on 5.1")
+
+
 def test_padding_is_not_trimmed_when_a_second_tuner_is_free():
     a = air("A", "5.1", "20:00", "21:00", rule_id=1, after=180)
     b = air("B", "5.1", "21:00", "22:00", rule_id=2, before=60)
