@@ -324,8 +324,11 @@ class IptvTuner(Tuner):
     async def open_stream(self, channel: str, *, duration: float | None = None) -> IptvStream:
         """Open ``channel`` (a lineup number); ``duration`` seconds ends the stream by itself.
         Returns once the first bytes have arrived. Raises ``UnknownChannel``, ``TunerBusy``,
-        ``TunerUnavailable`` (see the module docstring)."""
-        await self._ensure_loaded()
+        ``TunerUnavailable`` (see the module docstring). The playlist is loaded first only when
+        no lineup is loaded yet: a stale one is refreshed by :meth:`lineup`, never in the way of
+        a recording's start."""
+        if self._order is None:
+            await self._ensure_loaded()
         number = str(channel)
         found = self._channels.get(number)
         if found is None:
