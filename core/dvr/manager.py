@@ -46,6 +46,8 @@ _LOGGER = logging.getLogger(__name__)
 PLAN_INTERVAL = 300.0
 #: Seconds between two lineup refreshes of every device.
 LINEUP_INTERVAL = 3600.0
+#: Seconds between two lineup requests to a device that is unavailable.
+UNAVAILABLE_RETRY = 60.0
 #: Seconds between two retention sweeps.
 RETENTION_INTERVAL = 3600.0
 #: Seconds a tuner's lineup request may take.
@@ -95,7 +97,7 @@ class DvrManager:
         await self._resume_interrupted()
         self._tasks = [
             asyncio.create_task(self._scheduler_loop(), name="dvr scheduler"),
-            asyncio.create_task(self._every(LINEUP_INTERVAL, self.refresh_lineups), name="dvr lineups"),
+            asyncio.create_task(self._lineup_loop(), name="dvr lineups"),
             asyncio.create_task(self._every(RETENTION_INTERVAL, self.apply_retention), name="dvr retention"),
         ]
 
@@ -137,6 +139,23 @@ class DvrManager:
                 await work()
             except Exception:  # noqa: BLE001 - a failed round is logged, the loop goes on
                 _LOGGER.exception("dvr: %s failed", getattr(work, "__name__", work))
+
+    async def _lineup_loop(self) -> None:
+        """Re-read every lineup each :data:`LINEUP_INTERVAL`; retry unavailable devices each
+        :data:`UNAVAILABLE_RETRY` (a device that was off at start comes back within a minute)."""
+        last_full = time.monotonic()
+        while True:
+            await asyncio.sleep(UNAVAILABLE_RETRY)
+            try:
+                if time.monotonic() - last_full >= LINEUP_INTERVAL:
+                    last_full = time.monotonic()
+                    await self.refresh_lineups()
+                else:
+                    down = [d for d in self.pool.tuners if not self.pool.available(d)]
+                    if down:
+                        await self.refresh_lineups(down)
+            except Exception:  # noqa: BLE001 - the loop must survive a bad round
+                _LOGGER.exception("dvr: lineup refresh failed")
 
     def wake(self) -> None:
         """Ask the scheduler to plan again now (rules, guide or lineups changed)."""
@@ -290,6 +309,7 @@ class DvrManager:
             until = now + self.settings["schedule_days"] * 86400
             rules = [r for r in await self.store.rules() if r.get("enabled", True)]
             airings: list[Airing] = []
+            recorded = await self.store.recorded_keys()
             if rules:
                 channels = [c for chans in self.pool.lineups.values() for c in chans]
                 mapping = await self.guide.mapping(channels) if channels else {}
@@ -298,7 +318,6 @@ class DvrManager:
                 for number, guide_id in sorted(guide_for_number.items(), key=lambda kv: number_sort_key(kv[0])):
                     numbers_for_guide.setdefault(guide_id, []).append(number)
                 programmes = await self.guide.programmes(now - 6 * 3600, until)
-                recorded = await self.store.recorded_keys()
                 defaults = {k: self.settings[k] for k in ("padding_before", "padding_after")}
                 for rule in rules:
                     try:
@@ -309,10 +328,17 @@ class DvrManager:
                     except Exception:  # noqa: BLE001 - one broken rule must not stop the others
                         _LOGGER.exception("rule %s could not be planned", rule.get("id"))
             existing = {self._recording_key(r["rule_id"], r["title"], r["start"]) for r in await self.store.recordings()}
-            airings = [a for a in airings if self._recording_key(a.rule_id, a.title, a.start) not in existing]
+            # An episode already recorded (or being recorded) is not recorded again by a series or
+            # keyword rule, new-only or not; time slots (once, daily, weekly) have no episode key.
+            airings = [
+                a for a in airings
+                if self._recording_key(a.rule_id, a.title, a.start) not in existing
+                and not (a.episode_key and rules and a.episode_key in recorded)
+            ]
             busy = [
                 {"device_id": lease.device_id, "start": rec["padded_start"], "stop": rec["padded_stop"],
-                 "title": rec["title"], "channel": rec["channel"]}
+                 "title": rec["title"], "channel": rec["channel"], "episode_key": rec.get("episode_key"),
+                 "programme_id": rec.get("programme_id")}
                 for rec_id, (recorder, _t, lease) in self._recorders.items()
                 if lease is not None and (rec := getattr(recorder, "recording", None)) is not None
             ]
