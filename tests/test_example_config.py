@@ -26,6 +26,7 @@ def test_example_configuration_is_valid(tmp_path: Path, monkeypatch) -> None:
     assert config.database_url.startswith("postgresql+asyncpg://omnimedia:")
     assert [lib["type"] for lib in config.libraries] == ["movies", "tv", "music", "photos"]
     assert [p["platform"] for p in config.plugins] == [
-        "googlecast", "airplay", "androidtv", "torznab", "newznab", "qbittorrent", "nzbget"
+        "googlecast", "airplay", "androidtv", "torznab", "newznab", "qbittorrent", "nzbget", "hdhomerun", "iptv"
     ]
+    assert config.dvr["guide"][0]["refresh"] == 12
     assert config.acquisition["quality_profiles"][0]["cutoff"] == "WEBDL-1080p"
