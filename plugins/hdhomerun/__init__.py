@@ -323,7 +323,7 @@ def omnimedia_manifest() -> PluginManifest:
         kinds=("tuner",),
         config_schema=CONFIG_SCHEMA,
         ssdp=(SSDP_MATCHER,),
-        documentation="https://github.com/omnimedia/omnimedia/blob/main/docs/tuners.md",
+        documentation="https://info.hdhomerun.com/info/http_api",
     )
 
 
