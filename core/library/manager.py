@@ -28,7 +28,7 @@ from ..const import (
 )
 from ..errors import ServiceValidationError
 from ..registry import slugify
-from .analyze import analyze
+from .analyze import NAME_FIELDS, analyze
 from .classify import ITEM_TYPES, media_class
 from .scanner import Changes, Counts, reconcile
 from .store import LibraryStore
@@ -350,6 +350,34 @@ class LibraryManager:
             if fields["status"] == "error":
                 changes.errors.append((item["path"], fields["error"]))
             self._announce(changes, context)
+        result = await self.store.get(item_id)
+        if result is None:  # pragma: no cover - removed concurrently
+            raise KeyError(f"no media item with id {item_id}")
+        return result
+
+    async def set_metadata(self, item_id: int, fields: dict[str, Any], context: Context | None = None) -> dict[str, Any]:
+        """Set what an engine knows better than the file name (the DVR's guide): any of
+        ``type`` and the name columns (title, year, season, episode, episodes, absolute_episode,
+        air_date "YYYY-MM-DD", episode_title, release_group, quality), and ``tags`` (merged into
+        the item's tags). Fires ``media_updated`` and returns the item (every column). A later
+        re-probe of the file (it changed, a full scan, ``rescan_item``) derives these columns
+        from the name and the container's tags again. Raises ``KeyError`` (no such item) and
+        ``ValueError`` (another column, or an unknown type)."""
+        allowed = {"type", "tags", *NAME_FIELDS}
+        unknown = sorted(set(fields) - allowed)
+        if unknown:
+            raise ValueError(f"set_metadata cannot set {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+        if "type" in fields and fields["type"] not in ITEM_TYPES:
+            raise ValueError(f"unknown media type {fields['type']!r}; expected one of {', '.join(ITEM_TYPES)}")
+        async with self._lock:
+            item = await self.store.get(item_id)
+            if item is None:
+                raise KeyError(f"no media item with id {item_id}")
+            updates = dict(fields)
+            if "tags" in updates:
+                updates["tags"] = {**(item.get("tags") or {}), **(updates["tags"] or {})}
+            _a, updated, _r = await self.store.write_batch(item["library_id"], updates=[(item_id, updates)])
+            self._announce(Changes(updated=updated), context or Context())
         result = await self.store.get(item_id)
         if result is None:  # pragma: no cover - removed concurrently
             raise KeyError(f"no media item with id {item_id}")
