@@ -492,3 +492,20 @@ async def test_transcode_only_on_extend_models(device: Any, client_for: Any) -> 
 async def _until(probe: Any) -> None:
     while not probe():
         await asyncio.sleep(0.02)
+
+
+async def test_close_from_another_task_ends_the_reader_quietly(device: Any, client_for: Any) -> None:
+    """Live TV pre-emption and a user's stop close a stream another task is reading."""
+    device.streams["5.1"] = endless(delay=0.05)
+    stream = await client_for(device.base_url).stream("5.1")
+    got: list[int] = []
+
+    async def reader() -> None:
+        async for chunk in stream:
+            got.append(len(chunk))
+
+    task = asyncio.create_task(reader())
+    await asyncio.wait_for(_until(lambda: len(got) >= 2), 5)
+    await stream.close()
+    await asyncio.wait_for(task, 5)  # ends without an error
+    await asyncio.wait_for(_until(lambda: device.open_streams == 0), 5)

@@ -27,6 +27,7 @@ or reset, a timeout, another 5xx, an answer that cannot be read).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -338,6 +339,8 @@ class HDHomeRunStream(TunerStream):
             async for chunk in self._response.aiter_raw():
                 if self._closed:
                     return
+                if not chunk:
+                    continue
                 for start in range(0, len(chunk), MAX_CHUNK):
                     piece = chunk[start:start + MAX_CHUNK]
                     self.bytes_read += len(piece)
@@ -369,6 +372,11 @@ class HDHomeRunStream(TunerStream):
             await self._response.aclose()
         except Exception as err:  # noqa: BLE001 - closing a broken connection must not raise
             _LOGGER.debug("%s: closing the stream of %s: %s", self.device, self.channel, err)
+        if self._iterator is not None:
+            # Finish a generator left at a ``yield`` (the consumer stopped iterating); one being
+            # read in another task ends by itself now that the response is closed.
+            with contextlib.suppress(RuntimeError):
+                await self._iterator.aclose()  # type: ignore[attr-defined]
 
 
 class HDHomeRunClient:
