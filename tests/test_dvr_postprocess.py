@@ -367,6 +367,10 @@ async def test_metadata_survives_a_reprobe_or_is_restored(hub_factory, tmp_path:
     assert (item["title"], item["episode_title"], item["air_date"]) == ("Film Club", "Casablanca (1942)", "2024-04-01")
     assert changed is True
     assert await postprocess.restore_guide_metadata(hub, rec, hub.dvr.tz) is False
+    with pytest.raises(ValueError, match="cannot set path"):
+        await hub.library.set_metadata(result["item_id"], {"path": "/elsewhere.mkv"})
+    with pytest.raises(KeyError):
+        await hub.library.set_metadata(999_999, {"title": "x"})
 
 
 def test_names() -> None:
