@@ -15,7 +15,7 @@ import pytest
 
 from omnimedia.core.dvr.types import TunerBusy, TunerUnavailable, UnknownChannel
 from omnimedia.plugins.hdhomerun.client import BadResponse
-from omnimedia.plugins.hdhomerun.discovery import Prober, discover_udp, host_name
+from omnimedia.plugins.hdhomerun.discovery import Prober, asks_udp, discover_udp, host_name
 from omnimedia.plugins.hdhomerun.tuner import HDHomeRunTuner
 
 from .hdhomerun_sim import HDHomeRunSimulator
@@ -111,6 +111,9 @@ async def test_garbage_and_silence_find_nothing(caplog: pytest.LogCaptureFixture
     assert await discover_udp([("127.0.0.1", silent.getsockname()[1])], timeout=0.2) == []
     silent.close()
     assert host_name("http://hdhr.local:8080") == "hdhr.local" and host_name("10.0.0.5:80") == "10.0.0.5"
+    # A URL on another port than 80 is an emulator or a simulator: HTTP only.
+    assert [asks_udp(h) for h in ("10.0.0.5", "hdhr.local", "http://hdhr.local", "127.0.0.1:5004",
+                                  "http://127.0.0.1:8080")] == [True, True, True, False, False]
 
 
 async def test_lineup_streams_and_tuner_count(sims: Any, tuners: Any) -> None:

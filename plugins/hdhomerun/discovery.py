@@ -35,7 +35,7 @@ from .protocol import (
     encode_discover_request,
 )
 
-__all__ = ["DiscoveryResult", "Prober", "broadcast_addresses", "discover_udp", "host_base_url", "host_name"]
+__all__ = ["DiscoveryResult", "Prober", "asks_udp", "broadcast_addresses", "discover_udp", "host_base_url", "host_name"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -78,6 +78,18 @@ def host_name(host: str) -> str:
     if text.startswith("["):
         return text[1:].split("]")[0]
     return text.rsplit(":", 1)[0] if text.count(":") == 1 else text
+
+
+def asks_udp(host: str) -> bool:
+    """Whether a configured host also gets a UDP discover request: yes for a bare name or
+    address and for a URL on port 80 (a device); no for a URL on another port (an emulator or a
+    simulator serving the HTTP API elsewhere, whose UDP side — if any — is not at that host's
+    65001)."""
+    try:
+        port = urlsplit(normalise_base_url(host)).port
+    except ValueError:
+        return False
+    return port in (None, 80)
 
 
 def host_base_url(host: str) -> str:
@@ -201,6 +213,8 @@ class Prober:
             targets += [(address, self.port) for address in broadcast_addresses(self.interfaces)]
         self._resolved.clear()
         for host in self.hosts:
+            if not asks_udp(host):
+                continue
             address = await self._resolve(host)
             if address:
                 self._resolved[host] = address
