@@ -203,6 +203,18 @@ async def test_ts_container_gets_an_edl_and_a_date_name(hub_factory, tmp_path: P
     assert (item["title"], item["air_date"], item["season"], item["episode"]) == ("Late Show", "2024-04-30", None, None)
 
 
+async def test_ts_from_three_parts_has_one_clock(hub_factory, tmp_path: Path, one_break) -> None:
+    hub = await _hub(hub_factory, tmp_path)
+    parts = _split(one_break.path, _work(hub, 17), 3)
+    result = await postprocess.finish(hub, _settings(container="ts", commercials={"detect": "ffmpeg", "action": "edl"}),
+                                      _recording(hub, 17, parts), on_update=Updates())
+    assert result["state"] == "done", result["message"]
+    assert result["path"].endswith("The News - S01E02 - Pilot - Part 1.ts")
+    assert abs(_duration(result["path"]) - one_break.duration) <= SLACK
+    assert len(result["commercials"]) == 1 and abs(result["commercials"][0][0] - 20) <= SLACK
+    assert Path(result["path"]).with_suffix(".edl").is_file()
+
+
 async def test_cut_with_keep_original(hub_factory, tmp_path: Path, one_break) -> None:
     hub = await _hub(hub_factory, tmp_path)
     parts = _split(one_break.path, _work(hub, 4), 2)

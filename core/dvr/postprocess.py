@@ -505,7 +505,7 @@ class _Finisher:
             problem = "it has no audio or video stream"
         elif counts["video"] < want["video"] or counts["audio"] < want["audio"]:
             problem = f"it has {counts['video']} video and {counts['audio']} audio streams, the recording {want['video']} and {want['audio']}"
-        elif container == "mkv" and (measured is None or abs(measured - expected) > slack):
+        elif measured is None or abs(measured - expected) > slack:
             shown = "no" if measured is None else f"{measured:.1f} s of"
             problem = f"it has {shown} duration, the parts {expected:.1f} s (±{slack:.0f} s)"
         if problem:
