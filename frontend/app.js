@@ -5,6 +5,7 @@
 //         acquisition: #/wanted[?tab=]  #/wanted/<id>  #/search[?q=&type=&title_id=&target_id=]
 //         #/queue  #/history[?tab=blocklist]  #/indexers
 //         playback and optimiser: #/activity  #/transcode
+//         live TV and DVR: #/guide[?start=]  #/dvr  #/live/<channel number>
 // Each view module exports `render(main, {params, query}) → cleanup function | undefined`.
 import { api, clearError, showError } from "./api.js";
 import { replace } from "./dom.js";
@@ -24,6 +25,9 @@ import * as acquisitionHistory from "./view-history.js";
 import * as acquisitionQueue from "./view-queue.js";
 import * as acquisitionSearch from "./view-search.js";
 import * as wanted from "./view-wanted.js";
+import * as guide from "./view-guide.js";
+import * as dvr from "./view-dvr.js";
+import * as live from "./view-live.js";
 
 const ROUTES = [
   { pattern: /^\/library$/, name: "library", view: library, title: "Library" },
@@ -40,6 +44,9 @@ const ROUTES = [
   { pattern: /^\/queue$/, name: "queue", view: acquisitionQueue, title: "Queue" },
   { pattern: /^\/history$/, name: "history", view: acquisitionHistory, title: "History" },
   { pattern: /^\/indexers$/, name: "indexers", view: acquisitionHealth, title: "Indexers & clients" },
+  { pattern: /^\/guide$/, name: "guide", view: guide, title: "Guide" },
+  { pattern: /^\/dvr$/, name: "dvr", view: dvr, title: "DVR" },
+  { pattern: /^\/live\/([^/]+)$/, name: "guide", view: live, title: "Live TV" },
 ];
 
 let cleanup = null;

@@ -48,7 +48,7 @@ from ..const import EVENT_DVR_LIVE
 from ..errors import OmniMediaError
 from ..library.probe import probe
 from ..playback.progressive import Pump
-from .types import TunerError
+from .types import TunerBusy, TunerError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -77,6 +77,9 @@ KEYFRAME_INTERVAL = 2.0
 RECONNECT_WINDOW = 60.0
 #: Seconds an ffmpeg gets between SIGTERM and SIGKILL when its viewer leaves.
 PROCESS_GRACE = 2.0
+#: Seconds a tuner device's "busy" is retried when live TV opens its stream (the device may still
+#: count a stream the DVR closed a moment ago).
+BUSY_RETRY_SECONDS = 2.0
 #: Seconds between checks of the client while ffmpeg is silent (``b""`` from :meth:`LiveTv.stream`).
 DISCONNECT_POLL = 0.25
 #: Ended sessions remembered (with their reason) for the API and the dashboard.
@@ -373,6 +376,10 @@ class LiveTv:
             for other in list(self._sessions.values()):
                 if other.client == client:
                     await self._end(other, f"replaced by channel {number}")
+        ending = [s.ended.wait() for s in self._sessions.values() if s.state == "ended"]
+        if ending:  # sessions being stopped right now: their tuners are about to be free
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*ending), 15)
         limit = self.max_sessions
         if limit <= 0:
             raise LiveLimitReached("live TV is turned off (dvr.live.max_sessions is 0)")
@@ -385,11 +392,13 @@ class LiveTv:
         session = LiveSession(secrets.token_urlsafe(12), number, info.get("name") or number, client,
                               bool(info.get("radio")))
         session.video_codec = info.get("video_codec") or self._codecs.get(number)
+        if session.video_codec and not session.radio:
+            session.video = "copy" if _is_browser_video(session.video_codec) else "h264"
         lease = await self.manager.acquire(number, purpose="live", holder=f"live:{session.id}")
         session.lease = lease
         session.device_id = getattr(lease, "device_id", None)
         try:
-            session.tuner_stream = await lease.open_stream()
+            session.tuner_stream = await self._open(lease)
         except BaseException:
             await lease.release()
             raise
@@ -400,6 +409,21 @@ class LiveTv:
         _LOGGER.info("live TV %s: channel %s on %s for %s", session.id, number, session.device_id, client or "?")
         self._fire(session)
         return session.as_dict()
+
+    @staticmethod
+    async def _open(lease: Any) -> Any:
+        """The lease's stream; a device that still counts a stream closed a moment ago (an
+        HDHomeRun frees its tuner when it notices the closed connection) answers busy, so busy
+        is retried for up to :data:`BUSY_RETRY_SECONDS`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BUSY_RETRY_SECONDS
+        while True:
+            try:
+                return await lease.open_stream()
+            except TunerBusy:
+                if loop.time() >= deadline:
+                    raise
+                await asyncio.sleep(0.25)
 
     async def stop(self, session_id: str, reason: str = "stopped") -> dict[str, Any]:
         """End a session now: its ffmpeg ends, the tuner is released. Returns its final dict.
@@ -661,6 +685,7 @@ class LiveTv:
         """End ``session`` (idempotent): its viewer's ffmpeg, the reader, the tuner stream and
         the lease; keep it among the ended ones with ``reason``; fire the event."""
         if session.state == "ended":
+            await session.ended.wait()  # another caller is ending it: done once the tuner is free
             return
         session.state = "ended"
         session.reason = reason

@@ -1,0 +1,134 @@
+"""The guide, the DVR page and live TV in real Chromium against a real hub whose tuner is the
+HDHomeRun simulator (tests/hdhomerun_sim.py) found by the hdhomerun plugin, with a guide from an
+XMLTV file written here.
+
+- The guide grid shows the simulator's channels with the programmes of the XMLTV file; clicking a
+  programme shows its details, and "Record once" makes a rule that the DVR page lists (with the
+  airing among the upcoming recordings).
+- Clicking a channel in the guide plays it live: the <video>'s currentTime advances while the
+  simulator streams on one tuner; channel up replaces the session (still one tuner); leaving the
+  page ends the session and the simulator's tuner is free again long before the idle timeout.
+- When a recording takes the tuner, the live page shows the reason.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from .browser import chromium_page, require_chromium
+from .hdhomerun_sim import HDHomeRunSimulator, SimChannel
+from .waiting import wait_until
+
+pytestmark = pytest.mark.browser
+
+TIMEOUT_MS = 30_000
+PLAYER = "document.querySelector('#live-player')"
+
+
+def xmltv_time(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y%m%d%H%M%S +0000")
+
+
+def write_guide(path: Path, now: float) -> dict[str, float]:
+    """An XMLTV guide for the simulator's 2.1 and 4.1 (mapped by their display-name number): on
+    2.1 "Morning News" (airing now) then "The Late Film" (new); on 4.1 "Cooking Today" (a repeat)."""
+    start = now - now % 1800 - 1800
+    times = {"news": start, "film": start + 3600, "end": start + 3 * 3600}
+    path.write_text(f"""<?xml version="1.0" encoding="UTF-8"?>
+<tv generator-info-name="test">
+  <channel id="one.sim"><display-name>SIM-ONE</display-name><display-name>2.1</display-name></channel>
+  <channel id="mpeg2.sim"><display-name>SIM-MPEG2</display-name><display-name>4.1</display-name></channel>
+  <programme start="{xmltv_time(times['news'])}" stop="{xmltv_time(times['film'])}" channel="one.sim">
+    <title>Morning News</title><desc>The day's news.</desc><category>News</category>
+  </programme>
+  <programme start="{xmltv_time(times['film'])}" stop="{xmltv_time(times['end'])}" channel="one.sim">
+    <title>The Late Film</title><sub-title>Part One</sub-title><desc>A film in two parts.</desc>
+    <episode-num system="xmltv_ns">0.0.</episode-num><new/>
+  </programme>
+  <programme start="{xmltv_time(times['news'])}" stop="{xmltv_time(times['end'])}" channel="mpeg2.sim">
+    <title>Cooking Today</title><previously-shown/>
+  </programme>
+</tv>
+""", encoding="utf-8")
+    return times
+
+
+@pytest.fixture
+async def sim():
+    simulator = HDHomeRunSimulator(
+        tuner_count=1, http_port=0, discovery_port=None,
+        channels=[SimChannel("2.1", "SIM-ONE", "h264", hd=False), SimChannel("2.2", "SIM-TWO", "h264", hd=False),
+                  SimChannel("4.1", "SIM-MPEG2", "mpeg2video", hd=False)],
+    )
+    await simulator.start()
+    yield simulator
+    await simulator.stop()
+
+
+async def start_hub(hub_factory, sim, tmp_path: Path, *, guide: bool = True):
+    config_dir = tmp_path / "config"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    times = write_guide(config_dir / "guide.xml", time.time()) if guide else {}
+    guide_conf = "  guide:\n    - source: guide.xml\n" if guide else ""
+    hub = await hub_factory(
+        config_dir=config_dir,
+        extra=(f"plugins:\n  - platform: hdhomerun\n    hosts: [{sim.base_url!r}]\n    discover: false\n"
+               f"dvr:\n{guide_conf}  live:\n    idle_timeout: 60\n"),
+    )
+    await wait_until(lambda: hub.dvr.pool.lineups, "the simulator's lineup")
+    host, port = hub.http.bound_address()
+    return hub, f"http://{host}:{port}", times
+
+
+async def _advancing(page, minimum: float = 0.3) -> float:
+    await page.wait_for_function(f"() => {PLAYER}.currentTime > {minimum} && !{PLAYER}.paused", timeout=TIMEOUT_MS)
+    first = await page.evaluate(f"{PLAYER}.currentTime")
+    await page.wait_for_function(f"() => {PLAYER}.currentTime > {first + 0.5}", timeout=TIMEOUT_MS)
+    return first
+
+
+async def test_live_tv_plays_and_leaving_releases_the_tuner(hub_factory, sim, tmp_path) -> None:
+    from playwright.async_api import expect
+
+    require_chromium()
+    hub, base, _ = await start_hub(hub_factory, sim, tmp_path, guide=False)
+    async with chromium_page(viewport={"width": 1360, "height": 900}) as (page, errors):
+        await page.goto(f"{base}/#/guide")
+        row = page.locator('.guide-row[data-channel="2.1"]')
+        await expect(row).to_contain_text("SIM-ONE")
+        await expect(row).to_contain_text("No guide for this channel")
+        await row.locator("a.guide-channel").click()
+        await expect(page).to_have_url(f"{base}/#/live/2.1")
+        await _advancing(page)
+        assert sim.active_streams == 1
+        await expect(page.locator("#live-title")).to_have_text("2.1 SIM-ONE")
+        await expect(page.locator("#live-state .badge")).to_have_text("Live")
+
+        # Channel up: the tab's session is replaced, the one tuner moves to 2.2.
+        await page.click("#live-up")
+        await expect(page).to_have_url(f"{base}/#/live/2.2")
+        await _advancing(page)
+        sessions = hub.dvr.live.sessions()
+        assert [s["channel"] for s in sessions] == ["2.2"] and sim.active_streams == 1
+
+        # Leaving the page ends the session at once (the idle timeout is 60 s).
+        await page.click('#nav a[data-route="dvr"]')
+        await wait_until(lambda: sim.active_streams == 0, "the simulator's tuner free again", timeout=10)
+        assert hub.dvr.live.sessions() == []
+        await expect(page.locator("#dvr-devices-table")).to_contain_text("0 of 1")
+
+        # An MPEG-2 channel is converted for the browser and plays too.
+        await page.goto(f"{base}/#/live/4.1")
+        await _advancing(page)
+        await expect(page.locator("#live-facts")).to_contain_text("converted to H.264")
+
+        # A recording takes the only tuner: the page says why live TV ended.
+        lease = await hub.dvr.acquire("2.1", purpose="recording", holder="recording:test", title="Test recording")
+        await expect(page.locator("#live-reason")).to_have_text("a recording needs the tuner", timeout=TIMEOUT_MS)
+        await expect(page.locator("#live-state .badge")).to_have_text("Ended")
+        await lease.release()
+        assert errors == []
