@@ -5,6 +5,7 @@ SSDP offers are read, the ``hdhomerun.discover`` service, and configuration erro
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -180,3 +181,30 @@ def test_config_errors_name_the_key(tmp_path: Path) -> None:
     text = "\n".join(str(e) for e in errors)
     assert "plugins -> 0 -> hosts -> 0" in text and "'ftp://tuner' is not a host name" in text
     assert "discovery_interval" in text
+
+
+async def test_a_device_that_moves_keeps_its_tuner(hub_factory: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """DHCP gave the device a new address: the next round finds the same DeviceID elsewhere and
+    the same tuner follows it."""
+    caplog.set_level(logging.INFO, logger="omnimedia.plugins.hdhomerun")
+    first = HDHomeRunSimulator(discovery_port=0)
+    await first.start()
+    port = first.discovery_port
+    hub = await hub_factory(extra=entry(hosts=["127.0.0.1"], discover=False, discovery_port=port,
+                                        discovery_interval=0.3, timeout=2))
+    await wait_until(lambda: "1053C0CA" in hub.dvr.tuners, "the device")
+    tuner = hub.dvr.tuners["1053C0CA"]
+    assert tuner.base_url == first.base_url
+    await first.stop()
+    moved = HDHomeRunSimulator(discovery_port=port)  # same UDP port, a new HTTP port
+    await moved.start()
+    try:
+        assert moved.base_url != first.base_url
+        await wait_until(lambda: tuner.base_url == moved.base_url, "the tuner to follow the device")
+        assert hub.dvr.tuners["1053C0CA"] is tuner
+        assert any(f"moved from {first.base_url} to {moved.base_url}" in r.getMessage() for r in caplog.records)
+        stream = await tuner.open_stream("2.2", duration=1)
+        assert len([c async for c in stream]) > 0
+        await stream.close()
+    finally:
+        await moved.stop()
