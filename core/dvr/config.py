@@ -80,7 +80,10 @@ DVR_SCHEMA = vol.Schema(
         vol.Optional("container", default="mkv"): vol.In(CONTAINERS),
         vol.Optional("commercials", default={}): vol.Schema(
             {
-                vol.Optional("detect", default="auto"): vol.In(COMMERCIAL_DETECTORS),
+                # YAML reads an unquoted `off` as false
+                vol.Optional("detect", default="auto"): vol.All(
+                    vol.Any(vol.All(False, lambda _: "off"), str), vol.In(COMMERCIAL_DETECTORS)
+                ),
                 vol.Optional("action", default="chapters"): vol.In(COMMERCIAL_ACTIONS),
                 vol.Optional("comskip_ini"): vol.Any(None, str),
                 vol.Optional("keep_original", default=False): bool,

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
 
-from ..const import EVENT_DVR_LINEUP, EVENT_DVR_RECORDING, EVENT_DVR_SCHEDULE
+from ..const import EVENT_DVR_LINEUP, EVENT_DVR_RECORDING, EVENT_DVR_SCHEDULE, EVENT_MEDIA_UPDATED
 from .config import DVR_SCHEMA, dvr_timezone
 from .store import DvrStore
 from .tuners import Lease, TunerPool, number_sort_key
@@ -89,6 +89,7 @@ class DvrManager:
         the scheduler, lineup and retention loops."""
         self._running = True
         self._register_services()
+        self._unlisten = self.hub.bus.listen(EVENT_MEDIA_UPDATED, self._on_media_updated)
         await asyncio.to_thread(self.recordings_path.mkdir, parents=True, exist_ok=True)
         await self.refresh_lineups()
         await self.guide.start(loops=loops)
@@ -106,6 +107,8 @@ class DvrManager:
         the guide and close the tuners."""
         self._stopping = True
         self._running = False
+        if getattr(self, "_unlisten", None):
+            self._unlisten()
         for task in self._tasks:
             task.cancel()
         await self.live.stop_all()
@@ -499,6 +502,18 @@ class DvrManager:
         if updated:
             self._announce(updated)
         return updated
+
+    async def _on_media_updated(self, event: Any) -> None:
+        """A rescan re-reads a recording's item from its file name and tags, which lose the air
+        date and may misread a title: put the guide's metadata back."""
+        from .postprocess import restore_guide_metadata
+
+        item_id = ((event.data or {}).get("item") or {}).get("id")
+        if not isinstance(item_id, int):
+            return
+        rec = await self.store.recording_for_item(item_id)
+        if rec is not None:
+            await restore_guide_metadata(self.hub, rec, self.tz)
 
     def _announce(self, rec: dict[str, Any]) -> None:
         self.hub.bus.fire(EVENT_DVR_RECORDING, dict(rec))

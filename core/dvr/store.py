@@ -108,6 +108,13 @@ class DvrStore:
         async with self.db.session() as session:
             return [r.as_dict() for r in (await session.execute(query)).scalars()]
 
+    async def recording_for_item(self, item_id: int) -> dict[str, Any] | None:
+        """The recording imported as library item ``item_id``, if any."""
+        query = select(Recording).where(Recording.item_id == item_id).order_by(Recording.id.desc()).limit(1)
+        async with self.db.session() as session:
+            rec = (await session.execute(query)).scalars().first()
+            return rec.as_dict() if rec else None
+
     async def recorded_keys(self) -> set[str]:
         """Episode keys of recordings that exist or are being made (for "new only" and so the
         same episode is not recorded twice)."""
