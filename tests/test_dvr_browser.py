@@ -35,7 +35,8 @@ def xmltv_time(epoch: float) -> str:
 
 def write_guide(path: Path, now: float) -> dict[str, float]:
     """An XMLTV guide for the simulator's 2.1 and 4.1 (mapped by their display-name number): on
-    2.1 "Morning News" (airing now) then "The Late Film" (new); on 4.1 "Cooking Today" (a repeat)."""
+    2.1 "Morning News" (airing now, an hour) then "The Late Film" (new, two hours); on 4.1
+    "Cooking Today" (a repeat, airing now) then "Quiz Night" (at the same time as the film)."""
     start = now - now % 1800 - 1800
     times = {"news": start, "film": start + 3600, "end": start + 3 * 3600}
     path.write_text(f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -49,8 +50,11 @@ def write_guide(path: Path, now: float) -> dict[str, float]:
     <title>The Late Film</title><sub-title>Part One</sub-title><desc>A film in two parts.</desc>
     <episode-num system="xmltv_ns">0.0.</episode-num><new/>
   </programme>
-  <programme start="{xmltv_time(times['news'])}" stop="{xmltv_time(times['end'])}" channel="mpeg2.sim">
+  <programme start="{xmltv_time(times['news'])}" stop="{xmltv_time(times['film'])}" channel="mpeg2.sim">
     <title>Cooking Today</title><previously-shown/>
+  </programme>
+  <programme start="{xmltv_time(times['film'])}" stop="{xmltv_time(times['end'])}" channel="mpeg2.sim">
+    <title>Quiz Night</title>
   </programme>
 </tv>
 """, encoding="utf-8")
@@ -131,4 +135,74 @@ async def test_live_tv_plays_and_leaving_releases_the_tuner(hub_factory, sim, tm
         await expect(page.locator("#live-reason")).to_have_text("a recording needs the tuner", timeout=TIMEOUT_MS)
         await expect(page.locator("#live-state .badge")).to_have_text("Ended")
         await lease.release()
+        assert errors == []
+
+
+async def test_guide_grid_and_record_once(hub_factory, sim, tmp_path) -> None:
+    from playwright.async_api import expect
+
+    require_chromium()
+    hub, base, times = await start_hub(hub_factory, sim, tmp_path)
+    await wait_until(lambda: any(s.get("last_import_at") for s in hub.dvr.guide.status()), "the guide imported")
+    async with chromium_page(viewport={"width": 1360, "height": 900}) as (page, errors):
+        await page.goto(f"{base}/#/guide")
+        one = page.locator('.guide-row[data-channel="2.1"]')
+        await expect(one.locator(".guide-channel")).to_contain_text("SIM-ONE")
+        news = one.locator('.guide-prog[data-title="Morning News"]')
+        film = one.locator('.guide-prog[data-title="The Late Film"]')
+        await expect(news).to_have_class("guide-prog airing")
+        await expect(film).to_contain_text("S01E01")
+        await expect(film.locator(".badge")).to_have_text("New")
+        await expect(page.locator('.guide-row[data-channel="4.1"] .guide-prog .badge')).to_have_text("Repeat")
+        await expect(page.locator('.guide-row[data-channel="2.2"]')).to_contain_text("No guide for this channel")
+        await expect(page.locator("#guide-now-line")).to_be_visible()
+        # Programmes are as wide as they last: the two-hour film is twice the hour of news.
+        news_box, film_box = await news.bounding_box(), await film.bounding_box()
+        assert abs(film_box["width"] - 2 * news_box["width"]) < 6, (news_box, film_box)
+        assert abs(film_box["x"] - (news_box["x"] + news_box["width"])) < 6
+
+        # Airing now: the details offer to watch it; the film, later, to record it.
+        await news.click()
+        await expect(page.locator("#guide-details-title")).to_contain_text("Morning News")
+        await expect(page.locator("#guide-watch")).to_be_visible()
+        await film.click()
+        await expect(page.locator("#guide-details-title")).to_contain_text("The Late Film — Part One")
+        await expect(page.locator("#guide-watch")).to_have_count(0)
+        await page.click("#guide-record-once")
+        await expect(page.locator("#guide-record-note")).to_contain_text("will be recorded on 2.1")
+        rules = await hub.dvr.rules()
+        assert [(r["kind"], r["title"], r["channel"]) for r in rules] == [("once", "The Late Film", "2.1")]
+        # The plan records it: the grid marks it.
+        await expect(film.locator(".rec-dot")).to_have_count(1, timeout=TIMEOUT_MS)
+
+        # The DVR page lists the rule and the upcoming recording.
+        await page.click('#nav a[data-route="dvr"]')
+        await expect(page.locator("#dvr-rules-table")).to_contain_text("The Late Film")
+        await expect(page.locator("#dvr-upcoming-table")).to_contain_text("The Late Film")
+        await expect(page.locator("#dvr-upcoming-table")).to_contain_text("2.1")
+
+        # A weekly rule from the form; a bad one is refused with the field named.
+        await page.click("#dvr-new-rule")
+        await page.select_option("#rule-kind", "weekly")
+        await page.fill("#rule-title", "Quiz Night")
+        await page.select_option("#rule-channel", "4.1")
+        await page.fill("#rule-start-time", "21:30")
+        await page.fill("#rule-duration", "30")
+        for box in await page.locator("#rule-days input").all():
+            await box.uncheck()
+        await page.click("#rule-submit")
+        await expect(page.locator("#rule-error")).to_contain_text("days")
+        await page.check("#rule-days input[value='3']")
+        await page.click("#rule-submit")
+        row = page.locator('#dvr-rules-table tr[data-kind="weekly"]')
+        await expect(row).to_contain_text("Quiz Night: Thu at 21:30 for 30 min on 4.1")
+        rule = next(r for r in await hub.dvr.rules() if r["kind"] == "weekly")
+        assert rule["days"] == [3] and rule["duration"] == 1800 and rule["start_time"] == "21:30"
+        # Disable it, then delete it.
+        await row.locator('input[data-action="toggle"]').uncheck()
+        await expect(page.locator('#dvr-rules-table tr[data-kind="weekly"]')).to_have_class("unmonitored")
+        delete = page.locator('#dvr-rules-table tr[data-kind="weekly"] [data-action="delete"]')
+        await delete.click()
+        await delete.click()
+        await expect(page.locator('#dvr-rules-table tr[data-kind="weekly"]')).to_have_count(0)
         assert errors == []
