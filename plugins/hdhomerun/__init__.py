@@ -266,6 +266,11 @@ class _Runtime:
                 continue
             self.udns[discovery.unique_id] = info.device_id
             tuner = self._seen(self.owner.get(info.device_id, 0), info, None)
+            # The core recorded the SSDP service as a device keyed by its UPnP UDN; the DVR has
+            # just registered the same box under its DeviceID. Keep one.
+            stale = self.hub.devices.get_by_key(PLATFORM, discovery.unique_id)
+            if stale is not None and discovery.unique_id != info.device_id:
+                self.hub.devices.remove(stale.id)
             return tuner
         _LOGGER.info("SSDP: %s at %s looks like an HDHomeRun, but its discover.json cannot be read: %s",
                      discovery.friendly_name, location or discovery.host, "; ".join(errors) or "no address")
