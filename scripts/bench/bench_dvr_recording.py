@@ -13,6 +13,8 @@ served, and the recorder's cost against a plain HTTP download of the same stream
 3. *plain download*: a second child process reads the same N channels the same way (httpx
    streaming, the same chunks) and writes each with a buffered ``file.write`` on the event loop,
    ``fsync`` at the end — the least a recorder could do.
+4. Steps 2 and 3 are one round; ``--rounds`` (default 3) rounds alternate which goes first, so
+   the shared machine's noise hits both alike. Medians (min … max) are reported.
 
 Both children open streams through the same small httpx TunerStream (404/503/connection errors
 mapped as the HDHomeRun plugin maps them), so the difference is the recorder itself: batching,
@@ -22,7 +24,7 @@ are closed), its peak RSS and its RSS before the streams opened. Bytes served co
 simulator's ``stream_log``; bytes written from the files. Every stream must match exactly, or the
 script exits 1.
 
-    python scripts/bench/bench_dvr_recording.py [--tuners 4] [--seconds 30] [--speed 25] [--record]
+    python scripts/bench/bench_dvr_recording.py [--tuners 4] [--seconds 30] [--speed 25] [--rounds 3] [--record]
 
 ``--record`` writes the table into docs/benchmarks.md (block ``bench:dvr-recording``).
 """
@@ -35,6 +37,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -203,18 +206,42 @@ async def _run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     sim = HDHomeRunSimulator(tuner_count=args.tuners, channels=sim_channels, speed=args.speed,
                              cache_dir=args.cache_dir)
     await sim.start()
+    rounds: dict[str, list[dict[str, Any]]] = {"record": [], "download": []}
     try:
         numbers = [c.number for c in sim_channels]
-        recorder = await _phase("record", sim, numbers, args, work)
-        shutil.rmtree(work / "record", ignore_errors=True)
-        plain = await _phase("download", sim, numbers, args, work)
+        for i in range(args.rounds):
+            for kind in (("record", "download") if i % 2 == 0 else ("download", "record")):
+                rounds[kind].append(await _phase(kind, sim, numbers, args, work))
+                shutil.rmtree(work / kind, ignore_errors=True)
     finally:
         await sim.stop()
-    return {"channels": sim_channels, "record": recorder, "download": plain}
+    return {"channels": sim_channels, **rounds}
 
 
 def _mib(kib: float) -> str:
     return f"{kib / 1024:.1f} MiB"
+
+
+def _spread(values: list[float], fmt: str) -> str:
+    """Median, and (min … max) when there is more than one value."""
+    text = format(statistics.median(values), fmt)
+    if len(values) > 1:
+        text += f" ({format(min(values), fmt)} … {format(max(values), fmt)})"
+    return text
+
+
+def _column(reports: list[dict[str, Any]]) -> dict[str, str]:
+    written = [sum(r["written"].values()) for r in reports]
+    pairs = list(zip(written, reports, strict=True))
+    return {
+        "bytes": _spread(written, ",.0f"),
+        "wall": _spread([r["wall"] for r in reports], ".2f") + " s",
+        "mbs": _spread([w / r["wall"] / 1e6 for w, r in pairs], ".2f") + " MB/s",
+        "cpu": _spread([r["cpu"] for r in reports], ".2f") + " s",
+        "cpu_gb": _spread([r["cpu"] / max(w, 1) * 1e9 for w, r in pairs], ".1f") + " s",
+        "rss0": _mib(max(r["rss_before_kib"] for r in reports)),
+        "rss": _mib(max(r["peak_rss_kib"] for r in reports)),
+    }
 
 
 def main() -> int:
@@ -222,6 +249,7 @@ def main() -> int:
     parser.add_argument("--tuners", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--speed", type=float, default=25.0)
+    parser.add_argument("--rounds", type=int, default=3, help="recorder/download pairs, alternating order")
     parser.add_argument("--cache-dir", default=None, help="where the simulator's channel media are cached")
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--record", action="store_true", help="write the results into docs/benchmarks.md")
@@ -242,57 +270,64 @@ def main() -> int:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
 
-    rec, plain = res["record"], res["download"]
+    recs, plains = res["record"], res["download"]
     ok = True
     rows = []
     for ch in res["channels"]:
         n = ch.number
         kind = f"{'H.264' if ch.codec == 'h264' else 'MPEG-2'} {'HD' if ch.hd else 'SD'}"
-        r_served, r_written = rec["served"].get(n, 0), rec["written"].get(n, 0)
-        p_served, p_written = plain["served"].get(n, 0), plain["written"].get(n, 0)
-        state = rec["streams"][n]
-        equal = r_served == r_written > 0 and p_served == p_written > 0
-        clean = state["state"] == "finished" and state["parts"] == 1 and rec["connections"].get(n) == 1
+        equal = all(r["served"].get(n, 0) == r["written"].get(n, 0) > 0 for r in recs + plains)
+        outcomes = sorted({f"{r['streams'][n]['state']}, {r['streams'][n]['parts']} part(s), "
+                           f"{r['connections'].get(n, 0)} connection(s)" for r in recs})
+        clean = outcomes == ["finished, 1 part(s), 1 connection(s)"]
         ok = ok and equal and clean
-        mbit = r_served * 8 / rec["wall"] / 1e6
+        rec1, plain1 = recs[0], plains[0]
+        mbit = rec1["served"][n] * 8 / rec1["wall"] / 1e6
         rows.append(
-            f"| {n} ({kind}) | {r_served:,} | {r_written:,} | {p_served:,} | {p_written:,} | "
-            f"{'yes' if equal else '**NO**'} | {state['state']}, {state['parts']} part(s) | {mbit:.1f} |"
+            f"| {n} ({kind}) | {rec1['served'][n]:,} | {rec1['written'][n]:,} | {plain1['served'][n]:,} | "
+            f"{plain1['written'][n]:,} | {'yes' if equal else '**NO**'} | {'; '.join(outcomes)} | {mbit:.1f} |"
         )
-    total_r = sum(rec["written"].values())
-    total_p = sum(plain["written"].values())
-    cpu_r, cpu_p = rec["cpu"], plain["cpu"]
-    table = "\n".join([
+    a, b = _column(recs), _column(plains)
+    cpu_ratio = [r["cpu"] / p["cpu"] for r, p in zip(recs, plains, strict=True)]
+    intro = "\n".join([
         "## DVR recording — `scripts/bench/bench_dvr_recording.py`",
         "",
+        "Goal (issue 5): concurrent recordings at the tuner count write exactly the bytes the device "
+        "served, compared with a plain HTTP download of the same streams in the same run.",
+    ])
+    table = "\n".join([
         f"{args.tuners} recordings at once on a simulated {args.tuners}-tuner HDHomeRun, "
-        f"{args.seconds:g} s each, streams paced at {args.speed:g}× real time; then a plain HTTP "
-        "download of the same channels for the same time (one child process each; the simulator "
-        "runs in the parent). Bytes served: the simulator's count per stream; written: the files "
-        "on disk.",
+        f"{args.seconds:g} s each, streams paced at {args.speed:g}× real time, against a plain HTTP "
+        f"download of the same channels for the same time; {args.rounds} round(s), alternating which "
+        "goes first (one child process each; the simulator runs in the parent). Bytes served: the "
+        "simulator's count per stream; written: the files on disk. Per-stream bytes are from round 1; "
+        "*equal* and *recording* cover every round.",
         "",
         "| channel | recorder: served | recorder: written | download: served | download: written | "
         "equal | recording | Mbit/s |",
         "|---|---|---|---|---|---|---|---|",
         *rows,
         "",
+        "Median (min … max) over the rounds:",
+        "",
         "| measure | recorder | plain download |",
         "|---|---|---|",
-        f"| bytes written, all streams | {total_r:,} | {total_p:,} |",
-        f"| wall time | {rec['wall']:.2f} s | {plain['wall']:.2f} s |",
-        f"| throughput | {total_r / rec['wall'] / 1e6:.2f} MB/s | {total_p / plain['wall'] / 1e6:.2f} MB/s |",
-        f"| CPU time (user + system, all threads) | {cpu_r:.2f} s | {cpu_p:.2f} s |",
-        f"| CPU per GB written | {cpu_r / max(total_r, 1) * 1e9:.1f} s | {cpu_p / max(total_p, 1) * 1e9:.1f} s |",
-        f"| RSS before the streams opened | {_mib(rec['rss_before_kib'])} | {_mib(plain['rss_before_kib'])} |",
-        f"| peak RSS | {_mib(rec['peak_rss_kib'])} | {_mib(plain['peak_rss_kib'])} |",
-        f"| progress updates (on_update calls) | {rec.get('updates', 0)} | |",
+        f"| bytes written, all streams | {a['bytes']} | {b['bytes']} |",
+        f"| wall time | {a['wall']} | {b['wall']} |",
+        f"| throughput | {a['mbs']} | {b['mbs']} |",
+        f"| CPU time (user + system, all threads) | {a['cpu']} | {b['cpu']} |",
+        f"| CPU per GB written | {a['cpu_gb']} | {b['cpu_gb']} |",
+        f"| CPU, recorder ÷ download of the same round | {_spread(cpu_ratio, '.2f')} | |",
+        f"| RSS before the streams opened (max) | {a['rss0']} | {b['rss0']} |",
+        f"| peak RSS (max) | {a['rss']} | {b['rss']} |",
+        f"| progress updates (on_update calls) per round | {_spread([r.get('updates', 0) for r in recs], '.0f')} | |",
         "",
-        "Every stream: bytes written = bytes served, one part, state finished: "
+        "Every stream of every round: bytes written = bytes served, one part, state finished: "
         + ("**yes**" if ok else "**NO**"),
     ])
-    print(table)
+    print(intro + "\n\n" + table)
     if args.record:
-        path = record("dvr-recording", started + "\n" + table)
+        path = record("dvr-recording", intro + "\n\n" + started + "\n" + table)
         print(f"recorded in {path}")
     return 0 if ok else 1
 
