@@ -291,3 +291,83 @@ async def test_a_dropped_tuner_stream_reconnects_once(hub_factory, ts_files) -> 
         reason = hub.dvr.live.session(session["id"])["reason"]
         assert "dropped" in reason and "connection reset by the fake tuner" in reason, reason
         assert not any(d["leases"] for d in hub.dvr.devices_status())
+
+
+# -- with the HDHomeRun simulator and the hdhomerun plugin ------------------------------------------
+
+@pytest.fixture
+async def sim():
+    from .hdhomerun_sim import HDHomeRunSimulator, SimChannel
+
+    simulator = HDHomeRunSimulator(
+        tuner_count=1, http_port=0, discovery_port=None,
+        channels=[SimChannel("2.1", "SIM-ONE", "h264", hd=False, programme_seconds=4, commercial_seconds=2),
+                  SimChannel("4.1", "SIM-MPEG2", "mpeg2video", hd=False, programme_seconds=4, commercial_seconds=2)],
+    )
+    await simulator.start()
+    yield simulator
+    await simulator.stop()
+
+
+async def sim_hub(hub_factory, sim, idle: float = 2.0):
+    hub = await hub_factory(extra=(
+        f"plugins:\n  - platform: hdhomerun\n    hosts: [{sim.base_url!r}]\n    discover: false\n"
+        f"dvr:\n  container: ts\n  stall_timeout: 3\n  reconnect_delay: 0.2\n  commercials:\n    detect: 'off'\n"
+        f"  padding_before: 0\n  padding_after: 0\n  live:\n    idle_timeout: {idle}\n"))
+    await wait_until(lambda: hub.dvr.pool.lineups, "the simulator's lineup")
+    host, port = hub.http.bound_address()
+    return hub, f"http://{host}:{port}"
+
+
+async def test_simulator_tuner_held_while_idle_then_released(hub_factory, sim, tmp_path) -> None:
+    hub, base = await sim_hub(hub_factory, sim, idle=3)
+    async with aiohttp.ClientSession() as http:
+        status, session = await _post(http, f"{base}/api/dvr/live", {"channel": "2.1"})
+        assert status == 201 and sim.active_streams == 1
+        data = await read_stream(http, base + session["url"], fragments=2)
+        (tmp_path / "sim.mp4").write_bytes(data)
+        assert sorted(s["codec_name"] for s in ffprobe_streams(tmp_path / "sim.mp4")) == ["aac", "h264"]
+        # The viewer left: the session is idle and still holds the tuner, so a returning viewer
+        # (a reload) continues on the same tuner stream.
+        idle = await wait_until(lambda: (s := hub.dvr.live.session(session["id"]))["state"] == "idle" and s, "idle")
+        assert idle["release_at"] is not None and sim.active_streams == 1
+        streams = len(sim.stream_log)
+        data = await read_stream(http, base + session["url"], fragments=1)
+        assert boxes(data)[:2] == ["ftyp", "moov"] and len(sim.stream_log) == streams
+    await wait_until(lambda: sim.active_streams == 0, "the simulator's tuner released", timeout=15)
+    await wait_until(lambda: not any(d["leases"] for d in hub.dvr.devices_status()), "the lease released")
+    assert hub.dvr.live.session(session["id"])["reason"] == "no viewer for 3 s"
+
+
+async def test_simulator_recording_preempts_live_tv(hub_factory, sim) -> None:
+    hub, base = await sim_hub(hub_factory, sim, idle=30)
+    async with aiohttp.ClientSession() as http:
+        status, session = await _post(http, f"{base}/api/dvr/live", {"channel": "2.1"})
+        reader = asyncio.ensure_future(read_stream(http, base + session["url"], fragments=10_000, limit=60))
+        await wait_until(lambda: hub.dvr.live.session(session["id"])["bytes_out"] > 0, "the stream flowing")
+        status, _ = await _post(http, f"{base}/api/dvr/recordings", {"channel": "4.1", "duration": 3, "title": "Pre-empting"})
+        assert status == 201
+        await wait_until(lambda: hub.dvr.live.session(session["id"])["state"] == "ended", "live TV ended")
+        assert hub.dvr.live.session(session["id"])["reason"] == "a recording needs the tuner"
+        await asyncio.wait_for(reader, 10)  # the viewer's response ends
+
+        async def recorded():
+            recs = await hub.dvr.recordings()
+            return recs and recs[0]["state"] in ("done", "partial", "failed") and recs[0]
+
+        rec = await wait_until(recorded, "the recording finished", timeout=60)
+        assert rec["state"] == "done" and rec["size"] > 0, rec
+        # The recording got the tuner without a gap: live TV closed its stream at once.
+        assert rec["gaps"] == [] and [s["channel"] for s in sim.stream_log] == ["2.1", "4.1"], (rec, sim.stream_log)
+
+
+async def test_simulator_stream_drop_reconnects_once_then_ends(hub_factory, sim) -> None:
+    hub, base = await sim_hub(hub_factory, sim, idle=30)
+    async with aiohttp.ClientSession() as http:
+        status, session = await _post(http, f"{base}/api/dvr/live", {"channel": "2.1"})
+        sim.inject("disconnect", after=1.0)
+        await wait_until(lambda: hub.dvr.live.session(session["id"])["state"] == "ended", "the session ended")
+    ended = hub.dvr.live.session(session["id"])
+    assert ended["reconnects"] == 1 and "dropped and did not come back" in ended["reason"], ended
+    assert len(sim.stream_log) == 2
+    await wait_until(lambda: sim.active_streams == 0, "the simulator's tuner released")
