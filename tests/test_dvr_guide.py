@@ -483,3 +483,29 @@ async def test_concurrent_imports_of_one_source_are_serialised(db: Database, tmp
     results = await asyncio.gather(*(guide.import_source("g") for _ in range(3)))
     assert [r.programmes for r in results] == [24, 24, 24]
     assert len(await guide.programmes(0, NOW + 100 * HOUR)) == 24
+
+
+async def test_the_hub_imports_its_configured_guide(hub_factory: Any, tmp_path: Path) -> None:
+    """Through a real hub: ``dvr.guide`` in configuration.yaml is imported at start in the
+    background, and the hub keeps running when a second source is unreachable."""
+    from tests.conftest import minimal_config
+
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0).timestamp()
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "guide.xml.gz").write_bytes(gzip.compress(document(CHANNELS, day_of("one.tv", now, 5, "Hub"))))
+    extra = ("dvr:\n  guide:\n    - name: local\n      source: guide.xml.gz\n"
+             "    - name: gone\n      source: http://127.0.0.1:9/guide.xml\n      refresh: 1\n")
+    (config_dir / "configuration.yaml").write_text(minimal_config([], extra))
+    hub = await hub_factory(config_dir=config_dir, serve_http=False)
+    guide = hub.dvr.guide
+
+    def settled() -> dict[str, dict[str, Any]] | None:
+        status = {s["name"]: s for s in guide.status()}
+        return status if status["local"]["state"] == "ok" and status["gone"]["state"] == "error" else None
+
+    status = await wait_until(settled, "the configured sources imported (or failed)")
+    assert status["local"]["result"]["programmes"] == 5
+    assert "cannot fetch http://127.0.0.1:9/guide.xml" in status["gone"]["error"]
+    assert [p.title for p in await guide.programmes(now, now + 5 * HOUR)] == [f"Hub {i}" for i in range(5)]
+    assert hub.state == "running"

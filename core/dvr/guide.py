@@ -289,8 +289,9 @@ class Guide:
             except Exception as err:  # noqa: BLE001 - a source degrades, the hub runs on
                 if not isinstance(err, GuideImportError):
                     _LOGGER.exception("guide source %s: import failed", name)
-                wait = delay
-                delay = min(delay * 2, refresh or RETRY_CAP_NO_REFRESH)
+                cap = refresh or RETRY_CAP_NO_REFRESH
+                wait = min(delay, cap)
+                delay = min(delay * 2, cap)
             else:
                 delay = RETRY_FIRST
                 if refresh <= 0:
@@ -370,6 +371,9 @@ class Guide:
                          name, result.channels, result.programmes, result.skipped, result.overlaps,
                          ", PARTIAL" if result.partial else "", result.seconds)
         self.hub.bus.fire(EVENT_DVR_GUIDE, {"source": name, "result": result.as_dict()})
+        wake = getattr(self.manager, "wake", None)
+        if callable(wake):  # the DVR manager plans again with the new programmes
+            wake()
         return result
 
     async def _import(self, spec: dict[str, Any]) -> ImportResult:
@@ -517,7 +521,7 @@ class Guide:
                 await conn.execute(insert(chan_table), chan_rows)
             # Programmes: plain tuples through the driver's executemany (SQLAlchemy's per-row
             # parameter processing would cost more than SQLite's insert itself).
-            fresh, kept = _programme_rows(name, programmes, old_ids, next_id)
+            fresh, kept = await asyncio.to_thread(_programme_rows, name, programmes, old_ids, next_id)
             for rows, with_id in ((kept, True), (fresh, False)):
                 sql = _insert_sql(conn.dialect.paramstyle, with_id)
                 for chunk in _chunks(rows, INSERT_BATCH):
