@@ -6,9 +6,9 @@ start=… stop=… channel=…>`` elements (``title``\\+, ``sub-title``, ``desc`
 ``category``, ``length``, ``icon``, ``episode-num``, ``previously-shown``, ``new``…). Whatever
 this module does not use (credits, ratings, reviews, images, video/audio details) is skipped.
 
-:func:`parse` reads the document incrementally (the standard library's C ``XMLPullParser`` fed
-in 256 KiB chunks; each element is dropped once read), so memory holds the parsed
-:class:`~omnimedia.core.dvr.types.Programme` objects, never the XML tree. It accepts a path, the
+:func:`parse` reads the document incrementally (lxml's ``iterparse`` filtered to ``channel`` and
+``programme`` in C, fed in 256 KiB chunks; each element is dropped once read), so memory holds the
+parsed :class:`~omnimedia.core.dvr.types.Programme` objects, never the XML tree. It accepts a path, the
 document's bytes, or a binary file object, gzip- or xz-compressed or not (detected from the
 first bytes).
 
@@ -48,16 +48,17 @@ What it accepts, and what it makes of it (rules from the DTD unless noted):
 
 Errors never raise for bad content inside a well-formed document: they are counted in
 ``skipped`` and described in ``errors`` (at most :data:`MAX_ERRORS` messages; each names the
-programme by its position, channel, start and title). A document that breaks off or is not
+programme by its line, position, channel, start and title). A document that breaks off or is not
 well-formed keeps everything read before the break: ``partial=True`` and the parser's message
 with its line and column. :class:`XmltvError` is raised only when nothing can be read at all: the
 root element is not ``<tv>`` (say an HTML error page), the document declares entities, or it is
 not XML.
 
-Safety (the guide often comes from a URL): the C parser (expat ≥ 2.4.1 bounds entity expansion)
-never fetches external entities or DTDs; in addition a document that declares entities in its
-internal DTD subset is refused (XMLTV never needs them), and a decompressed document over
-:data:`MAX_DOCUMENT_BYTES` is cut off there (``partial``).
+Safety (the guide often comes from a URL): lxml runs with ``resolve_entities=False``,
+``no_network=True``, ``load_dtd=False`` and without ``huge_tree``, so no DTD or external entity is
+ever fetched (from disk or network) and no entity is expanded; in addition a document that
+declares entities in its internal DTD subset is refused before parsing (XMLTV never needs them),
+and a decompressed document over :data:`MAX_DOCUMENT_BYTES` is cut off there (``partial``).
 """
 
 from __future__ import annotations
@@ -723,7 +724,8 @@ def parse(source: str | Path | bytes | IO[bytes], *, lang: str | None = None) ->
             out.partial = True
             line, column = getattr(err, "position", None) or (err.lineno or 0, 0)
             cause = f"{feed.problem}; " if feed.problem else ""
-            out.error(f"line {line}, column {column}: {cause}the XML is not well-formed ({err.msg}); "
+            why = re.sub(r",? line \d+, column \d+$", "", err.msg or str(err))
+            out.error(f"line {line}, column {column}: {cause}the XML is not well-formed ({why}); "
                       "what came before is imported")
         else:
             if feed.problem:  # the cut happened to fall at the end of the document
