@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import Text, and_, delete, func, insert, or_, select, type_coerce
 
 from .. import __version__
 from ..const import EVENT_DVR_GUIDE
@@ -104,16 +104,35 @@ def normalise_name(name: str) -> str:
     return text
 
 
-def _row_to_programme(row: Any) -> Programme:
-    cats = row.categories
-    if isinstance(cats, str):  # a driver handing JSON back as text
-        cats = json.loads(cats)
-    return Programme(
-        channel=row.channel_id, start=row.start, stop=row.stop, title=row.title, subtitle=row.subtitle,
-        description=row.description, categories=list(cats or []), season=row.season, episode=row.episode,
-        episode_id=row.episode_id, new=bool(row.new), previously_shown=bool(row.previously_shown),
-        original_air_date=row.original_air_date, icon=row.icon, year=row.year, id=row.id,
-    )
+def _programme_columns() -> list[Any]:
+    """The selected columns, in ``_PROGRAMME_COLUMNS`` order; categories as their JSON text (decoded
+    once per distinct value by :func:`_to_programmes`, not once per row)."""
+    t = GuideProgramme.__table__
+    return [type_coerce(t.c[c], Text) if c == "categories" else t.c[c] for c in _PROGRAMME_COLUMNS]
+
+
+def _to_programmes(rows: Iterable[Any]) -> list[Programme]:
+    """Rows of :func:`_programme_columns` → :class:`Programme` objects."""
+    out: list[Programme] = []
+    decoded: dict[str, list[str]] = {}
+    with xmltv.no_gc():
+        for (pid, channel, start, stop, title, subtitle, description, cats, season, episode, episode_id, new,
+             shown, air_date, icon, year) in rows:
+            if cats is None:
+                categories: list[str] = []
+            else:
+                if not isinstance(cats, str):  # a driver that decoded the JSON itself
+                    cats = json.dumps(cats)
+                known = decoded.get(cats)
+                if known is None:
+                    known = decoded[cats] = list(json.loads(cats) or [])
+                categories = list(known)
+            out.append(Programme(
+                channel=channel, start=start, stop=stop, title=title, subtitle=subtitle, description=description,
+                categories=categories, season=season, episode=episode, episode_id=episode_id, new=bool(new),
+                previously_shown=bool(shown), original_air_date=air_date, icon=icon, year=year, id=pid,
+            ))
+    return out
 
 
 _INSERT_COLUMNS = (
@@ -544,17 +563,17 @@ class Guide:
         ``channels`` (all when None), ordered by channel and start. A zero-length programme counts
         when its instant is inside the window."""
         t = GuideProgramme.__table__
-        cols = [t.c[c] for c in _PROGRAMME_COLUMNS]
+        cols = _programme_columns()
         window = and_(t.c.start < stop, or_(t.c.stop > start, t.c.start >= start))
         out: list[Programme] = []
         async with self.db.session() as session:
             if channels is None:
                 rows = (await session.execute(select(*cols).where(window).order_by(t.c.channel_id, t.c.start, t.c.id))).all()
-                return [_row_to_programme(r) for r in rows]
+                return _to_programmes(rows)
             ids = list(dict.fromkeys(channels))
             for chunk in _chunks(ids, IN_BATCH):
                 stmt = select(*cols).where(window, t.c.channel_id.in_(chunk))
-                out.extend(_row_to_programme(r) for r in (await session.execute(stmt)).all())
+                out.extend(_to_programmes((await session.execute(stmt)).all()))
         out.sort(key=lambda p: (p.channel, p.start, p.id or 0))
         return out
 
@@ -563,8 +582,8 @@ class Guide:
         start or title changes on re-import)."""
         t = GuideProgramme.__table__
         async with self.db.session() as session:
-            row = (await session.execute(select(*[t.c[c] for c in _PROGRAMME_COLUMNS]).where(t.c.id == programme_id))).first()
-        return _row_to_programme(row) if row is not None else None
+            row = (await session.execute(select(*_programme_columns()).where(t.c.id == programme_id))).first()
+        return _to_programmes([row])[0] if row is not None else None
 
     async def search(self, text: str, start: float | None = None, stop: float | None = None, *,
                      limit: int = 200) -> list[Programme]:
@@ -581,9 +600,9 @@ class Guide:
             cond.append(or_(t.c.stop > start, t.c.start >= start))
         if stop is not None:
             cond.append(t.c.start < stop)
-        stmt = select(*[t.c[c] for c in _PROGRAMME_COLUMNS]).where(*cond).order_by(t.c.start, t.c.channel_id).limit(limit)
+        stmt = select(*_programme_columns()).where(*cond).order_by(t.c.start, t.c.channel_id).limit(limit)
         async with self.db.session() as session:
-            return [_row_to_programme(r) for r in (await session.execute(stmt)).all()]
+            return _to_programmes((await session.execute(stmt)).all())
 
     async def channels(self) -> list[GuideChannel]:
         """Every guide channel (all sources), ordered by source then id."""
