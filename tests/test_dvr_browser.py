@@ -180,6 +180,12 @@ async def test_guide_grid_and_record_once(hub_factory, sim, tmp_path) -> None:
         await expect(page.locator("#dvr-rules-table")).to_contain_text("The Late Film")
         await expect(page.locator("#dvr-upcoming-table")).to_contain_text("The Late Film")
         await expect(page.locator("#dvr-upcoming-table")).to_contain_text("2.1")
+        # A rule the one tuner cannot serve: the page says which airing and why, as it happens.
+        await hub.dvr.add_rule({"kind": "series", "title": "Quiz Night", "channel": "4.1", "priority": -1})
+        conflict = page.locator('#dvr-conflict-list li[data-reason="no_tuner"]')
+        await expect(conflict).to_contain_text("Quiz Night", timeout=TIMEOUT_MS)
+        await expect(conflict).to_contain_text("The Late Film")
+        await expect(page.locator("#dvr-summary")).to_contain_text("1 conflict")
 
         # A weekly rule from the form; a bad one is refused with the field named.
         await page.click("#dvr-new-rule")

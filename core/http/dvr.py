@@ -22,7 +22,7 @@ from typing import Any
 import voluptuous as vol
 from aiohttp import hdrs, web
 
-from ..dvr.live import LiveError
+from ..dvr.live import LiveError, LiveSessionEnded
 from ..dvr.types import TunerError, UnknownChannel
 from ..services import humanize_invalid
 from .json import error_response, json_response
@@ -350,7 +350,10 @@ async def set_channel_mapping(request: web.Request, *, number: str, body: dict[s
         if guide_id not in known:
             listed = ", ".join(sorted(known)[:20]) or "none (import a guide first)"
             return error_response(400, f"no guide channel {guide_id!r} for 'guide_channel_id' (known: {listed})")
-    await dvr.guide.set_mapping(number, guide_id)
+    try:
+        await dvr.guide.set_mapping(number, guide_id)
+    except ValueError as err:  # the guide changed in between
+        return error_response(400, f"{err} for 'guide_channel_id'")
     dvr.wake()
     return json_response(_mapping_of(await _lineup_channel(request, number) or {"number": number}))
 
@@ -774,8 +777,6 @@ async def get_live_stream(request: web.Request, *, session_id: str) -> web.Strea
     try:
         session = live.session(session_id)
         if session["state"] == "ended":
-            from ..dvr.live import LiveSessionEnded
-
             raise LiveSessionEnded(session_id, session["reason"] or "ended")
     except LiveError as err:
         return _live_error(err)
