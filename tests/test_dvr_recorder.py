@@ -504,3 +504,34 @@ async def test_a_stream_that_ends_just_before_the_end_is_not_a_gap(tmp_path: Pat
                             stall_timeout=1, reconnect_delay=1, on_update=Updates()).run()
     assert result["state"] == "finished" and len(calls) == 1, result
     assert result["size"] == 188 * 20
+
+
+async def test_through_the_hdhomerun_plugin(sim, tmp_path: Path) -> None:
+    """The same recorder on the HDHomeRun plugin's own streams, opened the way the manager opens
+    them (``duration`` = seconds left + 2): a drop becomes a second part; the recording is cut at
+    its end."""
+    from omnimedia.plugins.hdhomerun.tuner import HDHomeRunTuner
+
+    tuner = HDHomeRunTuner(None, {"platform": "hdhomerun", "base_url": sim.base_url, "timeout": 3.0})  # type: ignore[arg-type]
+    start = time.time()
+    stop_at = start + 6
+
+    async def open_stream() -> TunerStream:
+        return await tuner.open_stream(CHANNEL, duration=max(1.0, stop_at - time.time()) + 2.0)
+
+    try:
+        sim.inject("disconnect", after=2.0, channel=CHANNEL)
+        rec = {"id": 9, "title": "News", "channel": CHANNEL, "padded_start": start}
+        task = asyncio.create_task(recorder(tmp_path / "rec", open_stream, stop_at, Updates(), rec).run())  # type: ignore[arg-type]
+        await wait_until(lambda: sim.stream_log and sim.stream_log[0]["status"] == "disconnect", "the first stream cut")
+        sim.inject(None)
+        result = await task
+    finally:
+        await tuner.close()
+    assert result["state"] == "partial", result
+    assert len(result["parts"]) == 2 and len(result["gaps"]) == 1
+    assert "broke" in result["gaps"][0]["reason"], result["gaps"][0]
+    assert_consistent(result)
+    assert result["parts"][1]["end"] >= stop_at - 1.0
+    assert result["parts"][0]["bytes"] <= sim.stream_log[0]["bytes"]
+    await wait_until(lambda: sim.active_streams == 0, "the tuner released at the end")
