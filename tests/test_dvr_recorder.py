@@ -535,3 +535,49 @@ async def test_through_the_hdhomerun_plugin(sim, tmp_path: Path) -> None:
     assert result["parts"][1]["end"] >= stop_at - 1.0
     assert result["parts"][0]["bytes"] <= sim.stream_log[0]["bytes"]
     await wait_until(lambda: sim.active_streams == 0, "the tuner released at the end")
+
+
+async def test_memory_stays_bounded_on_a_slow_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A disk slower than the stream: reading pauses once MAX_BUFFER bytes wait (no more is held in
+    memory), the pause does not count as a stall, and every byte still reaches the file."""
+    from omnimedia.core.dvr import recorder as module
+
+    real_write = module._PartWriter._write
+
+    def slow_write(self, data):  # worker thread
+        time.sleep(0.3)
+        real_write(self, data)
+
+    monkeypatch.setattr(module._PartWriter, "_write", slow_write)
+    chunk = (b"\x47" + bytes(187)) * 348  # 65,424 bytes
+    total = 200
+    seen: list[int] = []
+    holder: dict[str, Recorder] = {}
+
+    class Fast(TunerStream):
+        def __aiter__(self) -> AsyncIterator[bytes]:
+            return self._gen()
+
+        async def _gen(self) -> AsyncIterator[bytes]:
+            for _ in range(total):
+                current = holder["rec"]._current
+                if current is not None:
+                    seen.append(current[1].buffered)
+                yield chunk
+
+        async def close(self) -> None:
+            pass
+
+    streams = [Fast()]
+
+    async def open_stream() -> TunerStream:
+        if streams:
+            return streams.pop()
+        raise UnknownChannel("gone")  # ends the test at once
+
+    rec = holder["rec"] = Recorder({"id": 6}, open_stream=open_stream, folder=tmp_path, stop_at=time.time() + 60,
+                                   stall_timeout=0.2, reconnect_delay=1, on_update=Updates())
+    result = await rec.run()
+    assert len(result["parts"]) == 1, "no stall while the disk was busy"
+    assert result["size"] == len(chunk) * total == (tmp_path / "part-001.ts").stat().st_size
+    assert max(seen) < module.MAX_BUFFER + len(chunk)
