@@ -1,11 +1,12 @@
 """Guide import throughput: a generated 200-channel × 14-day XMLTV file (≈100,000 programmes) parsed
 and stored through ``Guide.import_source`` into a fresh SQLite database.
 
-The file is realistic: channels with display-names and numbers, programmes of 15–120 minutes with
+The file is realistic: channels with display-names and numbers, programmes of 15–90 minutes with
 titles, sub-titles, descriptions (≈200 characters), one to three categories, ``xmltv_ns`` +
 ``onscreen`` + ``dd_progid`` episode numbers, icons, ``<date>``, ``<new/>`` /
 ``<previously-shown/>``, ratings and credits, with times written in the channel's local zone
-(Europe/Berlin, America/New_York or UTC, so offsets change at DST) — what a Schedules Direct or
+(Europe/Berlin, America/New_York or UTC; the 14 days from 20 October 2026 hold both DST changes
+back to winter time, so offsets change mid-guide) — what a Schedules Direct or
 EPG.best grabber writes.
 
 Each round imports the file into a new SQLite database (the hub's own engine and migrations) and
@@ -54,6 +55,10 @@ python scripts/bench/bench_guide_import.py --rounds 5 --record
 """
 
 ZONES = ("Europe/Berlin", "America/New_York", "UTC")
+#: The guide starts here (UTC): its 14 days hold the European (25 October 2026) and the US
+#: (1 November 2026) changes back to winter time. The Guide's clock is set to it, so nothing is
+#: pruned as past.
+BEGIN = datetime(2026, 10, 20, tzinfo=UTC).timestamp()
 SHOWS = [
     "Station Eleven", "The Harbor Files", "Night Shift", "Desert Kings", "Small Town Law", "Deep Space Crew",
     "Kitchen Wars", "Old Money", "City Of Glass", "Field Notes", "Morning Report", "Evening News",
@@ -82,15 +87,13 @@ def _stamp(epoch: float, zone: ZoneInfo) -> str:
     return f"{local:%Y%m%d%H%M%S} {sign}{minutes // 60:02d}{minutes % 60:02d}"
 
 
-def generate_xmltv(path: Path, *, channels: int = 200, days: int = 14, start: float | None = None,
-                   seed: int = 5) -> int:
+def generate_xmltv(path: Path, *, channels: int = 200, days: int = 14, start: float = BEGIN, seed: int = 5) -> int:
     """Write a realistic XMLTV file to ``path``; return the number of programmes written.
 
-    Programmes start at ``start`` (UTC epoch seconds, default: today 00:00 UTC) and fill
-    ``days`` days on each of ``channels`` channels back to back."""
+    Programmes start at ``start`` (UTC epoch seconds) and fill ``days`` days on each of
+    ``channels`` channels back to back."""
     rng = random.Random(seed)
-    begin = start if start is not None else datetime.now(UTC).replace(hour=0, minute=0, second=0,
-                                                                       microsecond=0).timestamp()
+    begin = start
     end = begin + days * 86400
     count = 0
     with path.open("w", encoding="utf-8") as out:
@@ -143,7 +146,7 @@ async def _guide(db_url: str, config_dir: Path, source: str) -> Any:
     await db.connect()
     hub = SimpleNamespace(db=db, bus=EventBus(), config=SimpleNamespace(config_dir=config_dir))
     settings = DVR_SCHEMA({"guide": [{"name": "bench", "source": source, "refresh": 0}], "guide_days": 30})
-    return Guide(SimpleNamespace(hub=hub), settings)
+    return Guide(SimpleNamespace(hub=hub), settings, clock=lambda: BEGIN)
 
 
 async def one_round(work: Path, xml: Path, index: int, reimport: bool) -> dict[str, float]:
@@ -154,6 +157,8 @@ async def one_round(work: Path, xml: Path, index: int, reimport: bool) -> dict[s
         result = await guide.import_source("bench")
         seconds = time.perf_counter() - t0
         out = {"seconds": seconds, "programmes": result.programmes, "skipped": result.skipped}
+        # Back-to-back programmes in local time across the DST changes: none may overlap or be lost.
+        assert result.overlaps == 0 and result.skipped == 0 and not result.partial, result
         if reimport:
             t0 = time.perf_counter()
             again = await guide.import_source("bench")
