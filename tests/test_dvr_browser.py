@@ -122,7 +122,7 @@ async def test_live_tv_plays_and_leaving_releases_the_tuner(hub_factory, sim, tm
         # Leaving the page ends the session at once (the idle timeout is 60 s).
         await page.click('#nav a[data-route="dvr"]')
         await wait_until(lambda: sim.active_streams == 0, "the simulator's tuner free again", timeout=10)
-        assert hub.dvr.live.sessions() == []
+        await wait_until(lambda: hub.dvr.live.sessions() == [], "the session ended", timeout=10)
         await expect(page.locator("#dvr-devices-table")).to_contain_text("0 of 1")
 
         # An MPEG-2 channel is converted for the browser and plays too.
