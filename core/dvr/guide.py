@@ -467,7 +467,8 @@ class Guide:
             return tmp, new_validators
         except httpx.HTTPError as err:
             tmp.unlink(missing_ok=True)
-            raise GuideImportError(f"guide source {name!r}: cannot fetch {url}: {err or type(err).__name__}") from None
+            detail = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+            raise GuideImportError(f"guide source {name!r}: cannot fetch {url}: {detail}") from None
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
