@@ -96,7 +96,7 @@ async def test_series_rule_records_detects_commercials_and_imports(
     ])
     (config_dir / "configuration.yaml").write_text(dvr_config(tv, sim))
     hub = await hub_factory(config_dir=config_dir)
-    await wait_until(lambda: _lineup_ready(hub), "the lineup mapped to the guide")
+    await wait_until(lambda: _lineup_ready(hub), "the lineup mapped to the guide", timeout=60)
 
     host, port = hub.http.bound_address()
     async with aiohttp.ClientSession(f"http://{host}:{port}") as http:
@@ -148,7 +148,7 @@ async def test_conflicts_are_reported_before_they_happen(hub_factory: Any, tmp_p
     ])
     (config_dir / "configuration.yaml").write_text(dvr_config(tv, sim))
     hub = await hub_factory(config_dir=config_dir)
-    await wait_until(lambda: _lineup_ready(hub), "the lineup mapped to the guide")
+    await wait_until(lambda: _lineup_ready(hub), "the lineup mapped to the guide", timeout=60)
     for title, priority in (("Alpha", 10), ("Bravo", 5), ("Charlie", 1)):
         await hub.dvr.add_rule({"kind": "series", "title": title, "priority": priority})
     plan = await hub.dvr.plan()
@@ -168,7 +168,7 @@ async def test_a_recording_survives_a_hub_restart(hub_factory: Any, tmp_path: Pa
         dvr_config(tv, sim, "  commercials:\n    detect: off\n")
     )
     hub = await hub_factory(config_dir=config_dir)
-    await wait_until(lambda: _lineup_ready(hub), "the lineup")
+    await wait_until(lambda: _lineup_ready(hub), "the lineup", timeout=60)
     await hub.dvr.record_now("2.2", 14, title="Restart Test")
 
     async def bytes_on_disk() -> bool:
@@ -207,3 +207,39 @@ async def _recordings_in(config_dir: Path) -> list[dict[str, Any]]:
         return await DvrStore(db).recordings()
     finally:
         await db.close()
+
+
+async def test_a_recording_that_ended_while_the_hub_was_down_is_finished(
+    hub_factory: Any, tmp_path: Path, sim: HDHomeRunSimulator
+) -> None:
+    tv = tmp_path / "tv"
+    tv.mkdir()
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    write_guide(config_dir / "guide.xml", [])
+    (config_dir / "configuration.yaml").write_text(dvr_config(tv, sim, "  commercials:\n    detect: 'off'\n"))
+    hub = await hub_factory(config_dir=config_dir)
+    await wait_until(lambda: _lineup_ready(hub), "the lineup", timeout=60)
+    await hub.dvr.record_now("2.1", 14, title="Short")
+
+    async def writing() -> bool:
+        recs = await hub.dvr.recordings()
+        return bool(recs) and recs[0]["size"] > 50_000
+
+    await wait_until(writing, "the recording writing", timeout=30)
+    await hub.stop()
+    [rec] = await _recordings_in(config_dir)
+    await asyncio.sleep(max(0.0, rec["padded_stop"] - time.time()) + 1)
+
+    hub2 = await hub_factory(config_dir=config_dir)
+
+    async def finished() -> dict[str, Any] | None:
+        recs = await hub2.dvr.recordings()
+        return recs[0] if recs and recs[0]["state"] not in ("recording", "processing") else None
+
+    rec = await wait_until(finished, "the interrupted recording finished", timeout=60)
+    assert rec["state"] == "partial" and Path(rec["path"]).is_file(), rec
+    assert len(rec["parts"]) == 1 and rec["parts"][0]["end"] is not None
+    # the gap runs from the last byte written to the end of the airing
+    assert rec["gaps"][-1]["end"] == pytest.approx(rec["padded_stop"], abs=1)
+    assert sim.active_streams == 0

@@ -519,20 +519,23 @@ class DvrManager:
         self.hub.bus.fire(EVENT_DVR_RECORDING, dict(rec))
 
     async def _resume_interrupted(self) -> None:
-        """Recordings the last run left unfinished: resume those still airing, finish the others."""
+        """Recordings the last run left unfinished. One still ``recording`` goes back to a
+        recorder: if its airing goes on it reconnects into a new part, else it only corrects the
+        parts from the files on disk and records the gap to the end; then it is finished as usual.
+        One left ``processing`` is finished again (post-processing picks up what is done)."""
         for rec in await self.store.recordings(states=("recording", "processing")):
-            if rec["state"] == "recording" and rec["padded_stop"] > time.time():
+            if rec["state"] == "recording":
                 lease = None
-                try:
-                    lease = self.pool.acquire(rec["channel"], purpose="recording", holder=f"recording:{rec['id']}",
-                                              title=rec["title"])
-                except TunerError as err:
-                    _LOGGER.warning("recording %s resumes without a tuner for now: %s", rec["id"], err)
+                if rec["padded_stop"] > time.time():
+                    try:
+                        lease = self.pool.acquire(rec["channel"], purpose="recording", holder=f"recording:{rec['id']}",
+                                                  title=rec["title"])
+                    except TunerError as err:
+                        _LOGGER.warning("recording %s resumes without a tuner for now: %s", rec["id"], err)
                 _LOGGER.info("resuming recording %s (%r)", rec["id"], rec["title"])
                 self._run(rec, lease)
             else:
                 _LOGGER.info("finishing recording %s (%r) left by the last run", rec["id"], rec["title"])
-                rec = await self.store.update_recording(rec["id"], {"state": "processing"}) or rec
                 self._spawn(self._finish(rec, recorded_state="partial" if rec.get("gaps") else "finished"),
                             name=f"dvr finish {rec['id']}")
 
