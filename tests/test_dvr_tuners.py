@@ -11,6 +11,7 @@ import pytest
 
 from omnimedia.core.dvr.types import LineupChannel, TunerBusy, TunerStream, TunerUnavailable, UnknownChannel
 from omnimedia.core.plugins.kinds import Tuner
+from tests.waiting import wait_until
 
 
 class _Stream(TunerStream):
@@ -85,9 +86,13 @@ async def test_devices_entities_and_leases(dvr_hub: Any) -> None:
 async def test_recording_preempts_live_tv_but_not_a_recording(dvr_hub: Any) -> None:
     dvr_hub.dvr.add_tuner(ListTuner(dvr_hub, "AAAA0002", ["5.1"], count=1))
     await dvr_hub.dvr.refresh_lineups()
+    box = dvr_hub.dvr.tuners["AAAA0002"]
     live = await dvr_hub.dvr.acquire("5.1", purpose="live", holder="live:a")
+    live_stream = await live.open_stream()
     rec = await dvr_hub.dvr.acquire("5.1", purpose="recording", holder="recording:7", title="Film")
     assert live.preempted.is_set() and live.released
+    await wait_until(lambda: live_stream.closed, "the pre-empted live stream closed")
+    assert box.open == []
     assert [lease["holder"] for lease in dvr_hub.dvr.devices_status()[0]["leases"]] == ["recording:7"]
     with pytest.raises(TunerBusy):
         await dvr_hub.dvr.acquire("5.1", purpose="recording", holder="recording:8")

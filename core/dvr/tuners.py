@@ -97,6 +97,7 @@ class TunerPool:
         self.leases: dict[str, list[Lease]] = {}
         self._unavailable: dict[str, str] = {}
         self._entities: dict[str, list[str]] = {}
+        self._closing: set[asyncio.Task[Any]] = set()
 
     # -- devices ----------------------------------------------------------------------------------
     def add(self, tuner: Tuner) -> bool:
@@ -214,6 +215,11 @@ class TunerPool:
                     victim.preempted.set()
                     self._release(victim)
                     victim.released = True
+                    if victim._stream is not None:  # the device frees the tuner when the connection closes
+                        stream, victim._stream = victim._stream, None
+                        task = asyncio.get_running_loop().create_task(_close_quietly(stream))
+                        self._closing.add(task)
+                        task.add_done_callback(self._closing.discard)
                     best = victim.device_id
                 else:
                     raise TunerBusy(self._busy_message(usable, number))
