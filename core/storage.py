@@ -27,6 +27,21 @@ def write_json_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+def fsync_dir(folder: Path) -> None:
+    """Make a new or renamed directory entry in ``folder`` durable. Best effort: some file
+    systems refuse to fsync a directory, which is ignored."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 class Store:
     """One versioned JSON document: ``{"version": N, "key": KEY, "data": {...}}``."""
 

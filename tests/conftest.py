@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 import textwrap
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,17 @@ async def hub_factory(tmp_path: Path) -> AsyncIterator[HubFactory]:
     yield make
     for hub in hubs:
         await hub.stop()
+
+
+def mounted_tmpfs(tmp_path: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` (e.g. "2m") under ``tmp_path``, for disk-full tests (needs root; skips
+    with the reason otherwise). Unmounted afterwards."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

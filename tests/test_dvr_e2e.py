@@ -171,11 +171,7 @@ async def test_a_recording_survives_a_hub_restart(hub_factory: Any, tmp_path: Pa
     await wait_until(lambda: _lineup_ready(hub), "the lineup", timeout=60)
     await hub.dvr.record_now("2.2", 14, title="Restart Test")
 
-    async def bytes_on_disk() -> bool:
-        recs = await hub.dvr.recordings()
-        return bool(recs) and recs[0]["size"] > 100_000
-
-    await wait_until(bytes_on_disk, "the recording writing", timeout=30)
+    await wait_until(lambda: _writing(hub, 100_000), "the recording writing", timeout=30)
     await hub.stop()
     [rec] = await _recordings_in(config_dir)
     assert rec["state"] == "recording" and rec["parts"]
@@ -184,16 +180,23 @@ async def test_a_recording_survives_a_hub_restart(hub_factory: Any, tmp_path: Pa
     await asyncio.sleep(1.5)
     hub2 = await hub_factory(config_dir=config_dir)
 
-    async def finished() -> dict[str, Any] | None:
-        recs = await hub2.dvr.recordings()
-        return recs[0] if recs and recs[0]["state"] not in ("recording", "processing") else None
-
-    rec = await wait_until(finished, "the resumed recording finished", timeout=90)
+    rec = await wait_until(lambda: _finished(hub2), "the resumed recording finished", timeout=90)
     assert rec["state"] == "partial", rec
     assert len(rec["parts"]) == 2 and rec["gaps"]
     assert Path(rec["path"]).is_file()
     # 14 s asked, 2 s of it lost while the hub was down; the parts are joined on one clock
     assert 8 <= float(_ffprobe(Path(rec["path"]))["format"]["duration"]) <= 20
+
+
+async def _finished(hub: Any) -> dict[str, Any] | None:
+    """The newest recording once it is neither recording nor processing."""
+    recs = await hub.dvr.recordings()
+    return recs[0] if recs and recs[0]["state"] not in ("recording", "processing") else None
+
+
+async def _writing(hub: Any, size: int) -> bool:
+    recs = await hub.dvr.recordings()
+    return bool(recs) and recs[0]["size"] > size
 
 
 async def _recordings_in(config_dir: Path) -> list[dict[str, Any]]:
@@ -222,22 +225,14 @@ async def test_a_recording_that_ended_while_the_hub_was_down_is_finished(
     await wait_until(lambda: _lineup_ready(hub), "the lineup", timeout=60)
     await hub.dvr.record_now("2.1", 14, title="Short")
 
-    async def writing() -> bool:
-        recs = await hub.dvr.recordings()
-        return bool(recs) and recs[0]["size"] > 50_000
-
-    await wait_until(writing, "the recording writing", timeout=30)
+    await wait_until(lambda: _writing(hub, 50_000), "the recording writing", timeout=30)
     await hub.stop()
     [rec] = await _recordings_in(config_dir)
     await asyncio.sleep(max(0.0, rec["padded_stop"] - time.time()) + 1)
 
     hub2 = await hub_factory(config_dir=config_dir)
 
-    async def finished() -> dict[str, Any] | None:
-        recs = await hub2.dvr.recordings()
-        return recs[0] if recs and recs[0]["state"] not in ("recording", "processing") else None
-
-    rec = await wait_until(finished, "the interrupted recording finished", timeout=60)
+    rec = await wait_until(lambda: _finished(hub2), "the interrupted recording finished", timeout=60)
     assert rec["state"] == "partial" and Path(rec["path"]).is_file(), rec
     assert len(rec["parts"]) == 1 and rec["parts"][0]["end"] is not None
     # the gap runs from the last byte written to the end of the airing

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import math
 import os
-import subprocess
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,6 +25,7 @@ import pytest
 from omnimedia.core.dvr.recorder import TS_PACKET, Recorder
 from omnimedia.core.dvr.types import TunerBusy, TunerStream, TunerUnavailable, UnknownChannel
 from omnimedia.core.library.probe import probe
+from tests.conftest import mounted_tmpfs
 
 from .hdhomerun_sim import HDHomeRunSimulator
 from .waiting import wait_until
@@ -385,15 +385,7 @@ async def test_busy_tuners_are_retried_and_a_late_start_is_a_gap(client, tmp_pat
 @pytest.fixture
 def small_disk(tmp_path: Path):
     """A 2 MiB tmpfs (needs root)."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
+    yield from mounted_tmpfs(tmp_path, "2m")
 
 
 async def test_disk_full_keeps_what_was_written(sim, client, tmp_path: Path, small_disk: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from omnimedia.core.transcode import replace
+from tests.conftest import mounted_tmpfs
 
 from .transcode_support import api, config_text, make_source, sha256, temp_files, wait_job
 
@@ -150,15 +151,7 @@ async def test_missing_ffmpeg_fails_the_job_and_the_hub_runs_on(hub_factory, tmp
 @pytest.fixture
 def small_disk(tmp_path: Path):
     """A 6 MiB tmpfs (needs root)."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
+    yield from mounted_tmpfs(tmp_path, "6m")
 
 
 async def test_disk_full_mid_transcode_keeps_the_original(hub_factory, tmp_path: Path, small_disk: Path) -> None:

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import OmniMediaError
+from ..storage import fsync_dir
 
 #: Import modes (``acquisition: import_mode``).
 MODES = ("auto", "copy", "move")
@@ -271,18 +272,6 @@ def _remove_empty(folders: list[Path]) -> None:
             pass
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
 
 def _place(
     source: Path, destination: Path, mode: str, minimum_free_space: float, keep_replaced: bool,
@@ -359,7 +348,7 @@ def _place(
                     os.unlink(backup)
             raise
         temp = None
-        _fsync_dir(folder)
+        fsync_dir(folder)
         placed_stat = os.stat(destination)
         if (placed_stat.st_ino, placed_stat.st_size) != (temp_stat.st_ino, src_stat.st_size):
             # Someone else wrote the destination between our rename and now: leave both for a human.

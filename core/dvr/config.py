@@ -13,6 +13,7 @@ Example (every key is optional; these are the defaults unless noted)::
         - name: main                 # default: the file name or host
           source: guide.xml          # a file (relative to the config folder) or an http(s) URL
           refresh: 12                # hours between imports (0: only at start and on demand)
+          lang: en                   # preferred language of titles and descriptions
       guide_days: 14                 # programmes older than a day and further ahead are dropped
       padding_before: 60             # seconds, unless a rule says otherwise
       padding_after: 180
@@ -62,6 +63,8 @@ GUIDE_SOURCE_SCHEMA = vol.Schema(
         vol.Optional("name"): str,
         vol.Required("source"): str,
         vol.Optional("refresh", default=12.0): vol.All(vol.Coerce(float), vol.Range(min=0)),
+        # preferred language of titles and descriptions (the first one given when absent)
+        vol.Optional("lang"): str,
     }
 )
 

@@ -46,6 +46,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from ..storage import fsync_dir
 from .types import TunerError, TunerStream, UnknownChannel
 
 __all__ = ["Recorder", "TS_PACKET", "part_name"]
@@ -211,7 +212,7 @@ class _PartWriter:
     def _write(self, data: memoryview) -> None:  # worker thread
         if self._fd is None:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o644)
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
         while data:
             n = os.write(self._fd, data)
             self.written += n
@@ -275,19 +276,6 @@ class _PartWriter:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
-
-def _fsync_dir(path: Path) -> None:
-    """Make a new directory entry durable (best effort: not every file system allows it)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _duration(seconds: float) -> str:
