@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from .hdhomerun_sim import HDHomeRunSimulator, SimChannel
-from .test_dvr_browser import write_guide
+from .tv_guide import write_sample_guide
 from .waiting import wait_until
 
 
@@ -35,7 +35,7 @@ async def sim():
 async def dvr_hub(hub_factory, sim, tmp_path):
     config_dir = tmp_path / "config"
     config_dir.mkdir(parents=True)
-    times = write_guide(config_dir / "guide.xml", time.time())
+    times = write_sample_guide(config_dir / "guide.xml", time.time())
     hub = await hub_factory(
         config_dir=config_dir,
         extra=(f"plugins:\n  - platform: hdhomerun\n    hosts: [{sim.base_url!r}]\n    discover: false\n"

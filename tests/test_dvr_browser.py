@@ -14,51 +14,19 @@ XMLTV file written here.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from .browser import chromium_page, require_chromium
 from .hdhomerun_sim import HDHomeRunSimulator, SimChannel
+from .tv_guide import write_sample_guide
 from .waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 30_000
 PLAYER = "document.querySelector('#live-player')"
-
-
-def xmltv_time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y%m%d%H%M%S +0000")
-
-
-def write_guide(path: Path, now: float) -> dict[str, float]:
-    """An XMLTV guide for the simulator's 2.1 and 4.1 (mapped by their display-name number): on
-    2.1 "Morning News" (airing now, an hour) then "The Late Film" (new, two hours); on 4.1
-    "Cooking Today" (a repeat, airing now) then "Quiz Night" (at the same time as the film)."""
-    start = now - now % 1800 - 1800
-    times = {"news": start, "film": start + 3600, "end": start + 3 * 3600}
-    path.write_text(f"""<?xml version="1.0" encoding="UTF-8"?>
-<tv generator-info-name="test">
-  <channel id="one.sim"><display-name>SIM-ONE</display-name><display-name>2.1</display-name></channel>
-  <channel id="mpeg2.sim"><display-name>SIM-MPEG2</display-name><display-name>4.1</display-name></channel>
-  <programme start="{xmltv_time(times['news'])}" stop="{xmltv_time(times['film'])}" channel="one.sim">
-    <title>Morning News</title><desc>The day's news.</desc><category>News</category>
-  </programme>
-  <programme start="{xmltv_time(times['film'])}" stop="{xmltv_time(times['end'])}" channel="one.sim">
-    <title>The Late Film</title><sub-title>Part One</sub-title><desc>A film in two parts.</desc>
-    <episode-num system="xmltv_ns">0.0.</episode-num><new/>
-  </programme>
-  <programme start="{xmltv_time(times['news'])}" stop="{xmltv_time(times['film'])}" channel="mpeg2.sim">
-    <title>Cooking Today</title><previously-shown/>
-  </programme>
-  <programme start="{xmltv_time(times['film'])}" stop="{xmltv_time(times['end'])}" channel="mpeg2.sim">
-    <title>Quiz Night</title>
-  </programme>
-</tv>
-""", encoding="utf-8")
-    return times
 
 
 @pytest.fixture
@@ -76,7 +44,7 @@ async def sim():
 async def start_hub(hub_factory, sim, tmp_path: Path, *, guide: bool = True):
     config_dir = tmp_path / "config"
     config_dir.mkdir(parents=True, exist_ok=True)
-    times = write_guide(config_dir / "guide.xml", time.time()) if guide else {}
+    times = write_sample_guide(config_dir / "guide.xml", time.time()) if guide else {}
     guide_conf = "  guide:\n    - source: guide.xml\n" if guide else ""
     hub = await hub_factory(
         config_dir=config_dir,

@@ -10,7 +10,6 @@ import asyncio
 import json
 import subprocess
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,33 +18,10 @@ import pytest
 
 from tests.conftest import minimal_config
 from tests.hdhomerun_sim import HDHomeRunSimulator
+from tests.tv_guide import write_xmltv
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(240)
-
-
-def _xmltv_time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y%m%d%H%M%S +0000")
-
-
-def write_guide(path: Path, programmes: list[dict[str, Any]]) -> None:
-    """An XMLTV file with the simulator's channels (display-name = the lineup number) and
-    ``programmes`` (``channel``, ``start``, ``stop``, ``title``, optional ``sub``, ``ns``, ``desc``)."""
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<tv generator-info-name="test">']
-    for cid, number, name in (("one.sim", "2.1", "SIM-ONE"), ("two.sim", "2.2", "SIM-TWO"), ("mpeg.sim", "4.1", "SIM-MPEG2")):
-        lines.append(f'<channel id="{cid}"><display-name>{number}</display-name><display-name>{name}</display-name></channel>')
-    for p in programmes:
-        lines.append(f'<programme start="{_xmltv_time(p["start"])}" stop="{_xmltv_time(p["stop"])}" channel="{p["channel"]}">')
-        lines.append(f'<title lang="en">{p["title"]}</title>')
-        if p.get("sub"):
-            lines.append(f'<sub-title lang="en">{p["sub"]}</sub-title>')
-        if p.get("desc"):
-            lines.append(f'<desc lang="en">{p["desc"]}</desc>')
-        if p.get("ns"):
-            lines.append(f'<episode-num system="xmltv_ns">{p["ns"]}</episode-num>')
-        lines.append("</programme>")
-    lines.append("</tv>")
-    path.write_text("\n".join(lines), encoding="utf-8")
 
 
 def dvr_config(tv: Path, sim: HDHomeRunSimulator, extra_dvr: str = "") -> str:
@@ -88,7 +64,7 @@ async def test_series_rule_records_detects_commercials_and_imports(
     config_dir.mkdir()
     now = time.time()
     start = now + 4
-    write_guide(config_dir / "guide.xml", [
+    write_xmltv(config_dir / "guide.xml", [
         {"channel": "one.sim", "start": now - 600, "stop": start, "title": "Earlier"},
         {"channel": "one.sim", "start": start, "stop": start + 34, "title": "Evening Show",
          "sub": "The Third", "ns": "0.2.", "desc": "Three of them meet."},
@@ -141,7 +117,7 @@ async def test_conflicts_are_reported_before_they_happen(hub_factory: Any, tmp_p
     config_dir = tmp_path / "config"
     config_dir.mkdir()
     start = time.time() + 3600
-    write_guide(config_dir / "guide.xml", [
+    write_xmltv(config_dir / "guide.xml", [
         {"channel": "one.sim", "start": start, "stop": start + 1800, "title": "Alpha"},
         {"channel": "two.sim", "start": start, "stop": start + 1800, "title": "Bravo"},
         {"channel": "mpeg.sim", "start": start + 600, "stop": start + 2400, "title": "Charlie"},
@@ -163,7 +139,7 @@ async def test_a_recording_survives_a_hub_restart(hub_factory: Any, tmp_path: Pa
     tv.mkdir()
     config_dir = tmp_path / "config"
     config_dir.mkdir()
-    write_guide(config_dir / "guide.xml", [])
+    write_xmltv(config_dir / "guide.xml", [])
     (config_dir / "configuration.yaml").write_text(
         dvr_config(tv, sim, "  commercials:\n    detect: off\n")
     )
@@ -219,7 +195,7 @@ async def test_a_recording_that_ended_while_the_hub_was_down_is_finished(
     tv.mkdir()
     config_dir = tmp_path / "config"
     config_dir.mkdir()
-    write_guide(config_dir / "guide.xml", [])
+    write_xmltv(config_dir / "guide.xml", [])
     (config_dir / "configuration.yaml").write_text(dvr_config(tv, sim, "  commercials:\n    detect: 'off'\n"))
     hub = await hub_factory(config_dir=config_dir)
     await wait_until(lambda: _lineup_ready(hub), "the lineup", timeout=60)

@@ -32,6 +32,8 @@ import voluptuous as vol
 
 from ..const import EVENT_DVR_LINEUP, EVENT_DVR_RECORDING, EVENT_DVR_SCHEDULE, EVENT_MEDIA_UPDATED
 from .config import DVR_SCHEMA, dvr_timezone
+from .guide import Guide
+from .live import LiveTv
 from .store import DvrStore
 from .tuners import Lease, TunerPool, number_sort_key
 from .types import Airing, TunerError, TunerStream, TunerUnavailable
@@ -67,8 +69,8 @@ class DvrManager:
         self.recordings_path = path if path.is_absolute() else Path(hub.config.config_dir) / path
         self.store = DvrStore(hub.db)
         self.pool = TunerPool(hub)
-        self.guide = _build("guide", "Guide", self, self.settings)
-        self.live = _build("live", "LiveTv", self)
+        self.guide = Guide(self, self.settings)
+        self.live = LiveTv(self)
         self._recorders: dict[int, tuple[Any, asyncio.Task[Any], Lease | None]] = {}
         self._plan: dict[str, Any] = {"entries": [], "conflicts": [], "generated_at": None}
         self._plan_lock = asyncio.Lock()
@@ -637,30 +639,6 @@ class DvrManager:
 
     async def _svc_plan(self, call: Any) -> dict[str, Any]:
         return await self.plan()
-
-
-class _NotYet:
-    """TEMPORARY stand-in while the guide and live TV modules are being written."""
-
-    async def start(self, **_: Any) -> None: ...
-    async def stop(self) -> None: ...
-    async def stop_all(self) -> None: ...
-    async def mapping(self, channels: Any) -> dict[str, Any]:
-        return {}
-    async def programmes(self, *args: Any, **kwargs: Any) -> list[Any]:
-        return []
-    async def refresh_all(self) -> list[Any]:
-        return []
-
-
-def _build(module: str, name: str, *args: Any) -> Any:
-    import importlib
-
-    try:
-        cls = getattr(importlib.import_module(f"{__package__}.{module}"), name)
-    except (ImportError, AttributeError):
-        return _NotYet()
-    return cls(*args)
 
 
 __all__ = ["DvrManager", "TunerUnavailable"]
